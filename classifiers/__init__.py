@@ -1,0 +1,1 @@
+"""Classifiers: the Classifier protocol, the transformer model, urgency signals, language id."""

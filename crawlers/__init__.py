@@ -1,0 +1,1 @@
+"""Connectors: read mentions from platforms, sites and files (Source) and post replies (Channel)."""

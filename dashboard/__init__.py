@@ -1,0 +1,1 @@
+"""Streamlit dashboard: a client of the escucha service API."""

@@ -1,0 +1,1 @@
+"""The pipeline: records, settings, store, stages, cases, outbox, alerts, service and CLI."""

@@ -1,0 +1,383 @@
+"""Settings: one object loaded from ``escucha.toml`` plus ``ESCUCHA_...`` environment variables.
+
+Loaded once at each entry point (CLI, service) and passed down; library code never reads the
+environment. Every key is documented in ``docs/configuration.md`` (a test checks this).
+This module is a leaf: it imports only ``pipeline.errors``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from pipeline.errors import ConfigError, MissingSecret
+
+DEFAULT_CONFIG = "escucha.toml"
+ENV_PREFIX = "ESCUCHA_"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse "90s", "5m", "2h", "1d", a number of seconds, or a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    raise ValueError(f"{value!r} is not a duration; write it like '30s', '5m', '2h' or '1d'")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceSettings(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    dashboard_url: str = "http://localhost:8501"
+    ui_language: Literal["es", "en"] = "es"
+    tick: timedelta = timedelta(seconds=1)
+    score_batch: int = Field(64, ge=1)
+
+    _tick = field_validator("tick", mode="before")(parse_duration)
+
+
+class ModelSettings(_Model):
+    name_or_path: str = "escucha-minilm"  # a folder under models/, a path, or a hub id
+    batch_size: int = Field(32, ge=1, le=1024)
+    max_length: int = Field(128, ge=8, le=512)
+    threads: int | None = Field(None, ge=1)
+    precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
+    allow_hub: bool = False
+
+
+class BrandSettings(_Model):
+    name: str
+    handles: list[str] = []
+    keywords: list[str] = []
+    query: str | None = None
+    languages: list[str] = ["es", "en"]
+    competitors: list[str] = []
+
+
+class SourceSettings(BaseModel):
+    """One ``[[sources]]`` table: common keys here, platform keys kept in ``options``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str
+    platform: str
+    every: timedelta = timedelta(minutes=5)
+    enabled: bool = True
+    brand: str | None = None
+    api_base_url: str | None = None
+
+    _every = field_validator("every", mode="before")(parse_duration)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+            raise ValueError("use letters, digits, '-', '_' or '.' (it names the source's cursor)")
+        return value
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class RuleSettings(_Model):
+    """A triage rule: every condition given must hold; the first matching rule wins."""
+
+    name: str
+    action: Literal["open_case", "ignore"] = "open_case"
+    min_urgency_level: int | None = Field(None, ge=0, le=3)
+    max_net_sentiment: float | None = Field(None, ge=-1, le=1)  # p(pos) - p(neg)
+    min_complaint: float | None = Field(None, ge=0, le=1)
+    keywords: list[str] = []
+    min_followers: int | None = None
+    platforms: list[str] = []
+    brands: list[str] = []
+    intents: list[str] = []
+    team: str | None = None
+    priority: int = Field(2, ge=0, le=3)
+
+
+class AgentSettings(_Model):
+    name: str
+    capacity: int = Field(10, ge=1)
+    languages: list[str] = []
+
+
+class SlaSettings(_Model):
+    first_response: timedelta = timedelta(hours=1)
+    resolution: timedelta = timedelta(hours=24)
+    warn_before: timedelta = timedelta(minutes=10)
+
+    _durations = field_validator("first_response", "resolution", "warn_before", mode="before")(
+        parse_duration
+    )
+
+
+class TeamSettings(_Model):
+    name: str
+    level: str = "head_office"
+    languages: list[str] = []
+    platforms: list[str] = []
+    brands: list[str] = []
+    timezone: str = "UTC"
+    hours: list[str] = ["mon-fri 09:00-17:00"]
+    holidays: list[date] = []
+    sla: SlaSettings = SlaSettings()
+    agents: list[AgentSettings] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Madrid'") from exc
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            parse_hours(spec)
+        return value
+
+    def weekly_hours(self) -> dict[int, list[tuple[time, time]]]:
+        """Weekday (0 = Monday) -> open intervals in the team's local time."""
+        table: dict[int, list[tuple[time, time]]] = {}
+        for spec in self.hours:
+            days, start, end = parse_hours(spec)
+            for day in days:
+                table.setdefault(day, []).append((start, end))
+        return table
+
+
+def parse_hours(spec: str) -> tuple[list[int], time, time]:
+    """Parse "mon-fri 09:00-17:00" or "sat 10:00-14:00" into weekdays and a time interval."""
+    match = re.fullmatch(
+        r"\s*([a-z]{3})(?:-([a-z]{3}))?\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*", spec.lower()
+    )
+    if not match or match.group(1) not in _DAYS or (match.group(2) and match.group(2) not in _DAYS):
+        raise ValueError(f"{spec!r}: write business hours like 'mon-fri 09:00-17:00'")
+    first = _DAYS.index(match.group(1))
+    last = _DAYS.index(match.group(2)) if match.group(2) else first
+    days = list(range(first, last + 1)) if first <= last else [*range(first, 7), *range(last + 1)]
+    start = time.fromisoformat(match.group(3).zfill(5))
+    end = time.fromisoformat(match.group(4).zfill(5))
+    if end <= start:
+        raise ValueError(f"{spec!r}: the closing time must be after the opening time")
+    return days, start, end
+
+
+class TemplateSettings(_Model):
+    acknowledge: str
+    private: str
+    close: str
+    csat: str | None = None
+
+
+class PrivateChannelSettings(_Model):
+    """Where deflected conversations go on platforms without private messages."""
+
+    kind: Literal["dm", "email", "whatsapp", "web_form"] = "email"
+    address: str = "care@example.com"
+
+
+class AlertSettings(_Model):
+    urls: list[str] = []  # Apprise URLs
+    min_urgency_level: int = Field(3, ge=0, le=3)
+    cooldown: timedelta = timedelta(minutes=30)
+
+    _cooldown = field_validator("cooldown", mode="before")(parse_duration)
+
+
+class SandboxSettings(_Model):
+    """The replayed demo platform."""
+
+    speed: float = Field(60.0, gt=0)  # corpus seconds replayed per real second
+    reply_delay: timedelta = timedelta(seconds=20)  # how long a simulated customer takes to answer
+    seed: int = 7
+
+    _delay = field_validator("reply_delay", mode="before")(parse_duration)
+
+
+_DEFAULT_TEMPLATES = {
+    "es": TemplateSettings(
+        acknowledge="Hola {author}, sentimos lo ocurrido. Te escribimos por privado para ayudarte.",
+        private="Hola {author}, somos el equipo de {brand}. ¿Nos cuentas más para resolverlo?",
+        close="¡Gracias {author}! Lo hemos resuelto por privado. Seguimos a tu disposición.",
+        csat="¿Cómo valoras la atención recibida, del 1 al 5?",
+    ),
+    "en": TemplateSettings(
+        acknowledge="Hi {author}, we're sorry about this. We've sent you a private message to help.",
+        private="Hi {author}, this is the {brand} team. Could you tell us more so we can fix it?",
+        close="Thanks {author}! We sorted this out in private. We're here if you need us.",
+        csat="How would you rate the help you received, from 1 to 5?",
+    ),
+}
+
+
+class Settings(_Model):
+    """Everything escucha is configured with."""
+
+    database: Path = Path("escucha.duckdb")
+    default_language: str = "es"
+    service: ServiceSettings = ServiceSettings()
+    model: ModelSettings = ModelSettings()
+    brands: list[BrandSettings] = []
+    sources: list[SourceSettings] = []
+    rules: list[RuleSettings] = []
+    levels: list[str] = ["head_office", "country", "store"]
+    teams: list[TeamSettings] = [TeamSettings(name="care")]
+    templates: dict[str, TemplateSettings] = _DEFAULT_TEMPLATES
+    private_channel: PrivateChannelSettings = PrivateChannelSettings()
+    alerts: AlertSettings = AlertSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    secrets: dict[str, SecretStr] = {}
+    config_path: Path | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        teams = {t.name for t in self.teams}
+        for rule in self.rules:
+            if rule.team and rule.team not in teams:
+                raise ValueError(f"rule {rule.name!r} routes to unknown team {rule.team!r}")
+        for team in self.teams:
+            if team.level not in self.levels:
+                raise ValueError(f"team {team.name!r} has unknown level {team.level!r}")
+        if self.default_language not in self.templates:
+            raise ValueError(f"no [templates.{self.default_language}] for the default language")
+        return self
+
+    def secret(self, name: str, *, needed_for: str) -> str:
+        """Return the secret ``ESCUCHA_<NAME>`` or raise an error naming the variable."""
+        variable = name if name.startswith(ENV_PREFIX) else ENV_PREFIX + name.upper()
+        value = self.secrets.get(variable)
+        if value is None or not value.get_secret_value():
+            raise MissingSecret(variable, needed_for=needed_for)
+        return value.get_secret_value()
+
+    def source(self, name: str) -> SourceSettings:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"no source named {name!r} (configured: {known})", key="sources")
+
+    def team(self, name: str) -> TeamSettings:
+        for team in self.teams:
+            if team.name == name:
+                return team
+        raise ConfigError(f"no team named {name!r}", key="teams")
+
+    def template(self, lang: str | None) -> TemplateSettings:
+        return self.templates.get(lang or "", self.templates[self.default_language])
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Overlay ``ESCUCHA_SECTION__KEY=value`` on the file's data; other ESCUCHA_ vars are secrets."""
+    secrets: dict[str, str] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) >= 2 and parts[0] in {"service", "model", "alerts", "sandbox"}:
+            section = data.setdefault(parts[0], {})
+            section[parts[1]] = value
+        elif name in {"ESCUCHA_DATABASE"}:
+            data["database"] = value
+        else:
+            secrets[name] = value
+    data["secrets"] = secrets
+    return data
+
+
+def _describe(error: ValidationError) -> tuple[str, str]:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown setting (misspelt?)"
+    if first["type"] == "missing":
+        message = "required setting is missing"
+    extra = len(error.errors()) - 1
+    if extra:
+        message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
+    return key, message
+
+
+def load_settings(
+    path: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    required: bool = False,
+) -> Settings:
+    """Load settings from a TOML file (default ``./escucha.toml``) and the given environment.
+
+    A missing default file gives the built-in defaults unless ``required``; a missing explicit
+    file, bad TOML or a bad value raises ConfigError naming the file and the key.
+    """
+    env = env or {}
+    explicit = path is not None
+    config_path = Path(path) if path is not None else Path(DEFAULT_CONFIG)
+    data: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(
+                f"not valid TOML ({exc})", path=str(config_path), hint="fix the syntax at that line"
+            ) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the file ({exc})", path=str(config_path)) from exc
+    elif explicit or required:
+        raise ConfigError(
+            "config file not found",
+            path=str(config_path),
+            hint="run `escucha init` to write a starter escucha.toml, or pass --config PATH",
+        )
+    data = _apply_env(data, env)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        key, message = _describe(exc)
+        raise ConfigError(
+            message,
+            key=key,
+            path=str(config_path) if config_path.exists() else "environment",
+            hint="see docs/configuration.md for every setting",
+        ) from exc
+    base = config_path.resolve().parent if config_path.exists() else Path.cwd()
+    database = settings.database if settings.database.is_absolute() else base / settings.database
+    return settings.model_copy(
+        update={"database": database, "config_path": config_path if config_path.exists() else None}
+    )
