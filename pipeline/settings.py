@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -127,6 +127,7 @@ class AgentSettings(_Model):
     name: str
     capacity: int = Field(10, ge=1)
     languages: list[str] = []
+    on_shift: bool = True  # the default availability; the service can override it at run time
 
 
 class SlaSettings(_Model):
@@ -145,6 +146,7 @@ class TeamSettings(_Model):
     languages: list[str] = []
     platforms: list[str] = []
     brands: list[str] = []
+    locations: list[str] = []  # e.g. countries or stores this team serves; empty = any
     timezone: str = "UTC"
     hours: list[str] = ["mon-fri 09:00-17:00"]
     holidays: list[date] = []
@@ -208,10 +210,64 @@ class PrivateChannelSettings(_Model):
     address: str = "care@example.com"
 
 
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        hint = "use an IANA name like 'Europe/Madrid'"
+        raise ValueError(f"unknown time zone {value!r}; {hint}") from exc
+    return value
+
+
+def parse_clock_range(spec: str) -> tuple[time, time]:
+    """Parse "22:00-08:00" (may wrap past midnight) into two local times."""
+    match = re.fullmatch(r"\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*", spec)
+    if not match:
+        raise ValueError(f"{spec!r}: write quiet hours like '22:00-08:00'")
+    start = time.fromisoformat(match.group(1).zfill(5))
+    end = time.fromisoformat(match.group(2).zfill(5))
+    if start == end:
+        raise ValueError(f"{spec!r}: quiet hours must not start and end at the same time")
+    return start, end
+
+
+AlertKind = Literal["urgent_case", "volume_spike", "sentiment_drop", "vip_author", "sla_breach"]
+ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
+
+
+class AlertSubscriptionSettings(_Model):
+    """One ``[[alerts.subscriptions]]`` table: who hears about which alerts, and when."""
+
+    name: str
+    urls: list[str] = []  # Apprise URLs (Slack, Teams, mailto://, ...)
+    webhooks: list[str] = []  # generic JSON webhooks, signed with HMAC-SHA256
+    kinds: list[AlertKind] = []  # empty = every kind
+    teams: list[str] = []  # only alerts about these care teams; empty = any
+    brands: list[str] = []  # only alerts about these brands; empty = any
+    min_severity: Literal["info", "warning", "critical"] = "info"
+    quiet_hours: str | None = None  # "22:00-08:00" in ``timezone``; critical alerts still go out
+    quiet_mode: Literal["defer", "suppress"] = "defer"
+    timezone: str = "UTC"
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_clock_range(value)
+        return value
+
+
 class AlertSettings(_Model):
-    urls: list[str] = []  # Apprise URLs
+    urls: list[str] = []  # Apprise URLs that receive every alert
+    webhooks: list[str] = []  # generic JSON webhooks that receive every alert (signed)
+    webhook_secret: str = "alerts_webhook_secret"  # noqa: S105  # names ESCUCHA_ALERTS_WEBHOOK_SECRET
     min_urgency_level: int = Field(3, ge=0, le=3)
     cooldown: timedelta = timedelta(minutes=30)
+    vip_authors: list[str] = []  # handles ("@someone") or "platform:handle"
+    high_reach_followers: Annotated[int, Field(ge=1)] = 100_000  # this reach or more counts as VIP
+    subscriptions: list[AlertSubscriptionSettings] = []
 
     _cooldown = field_validator("cooldown", mode="before")(parse_duration)
 
