@@ -1,0 +1,103 @@
+"""The aggregates endpoints the dashboard draws its charts from (overview and care)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipeline.records import utc
+from pipeline.store import Store
+from pipeline.store import aggregates as queries
+
+router = APIRouter(prefix="/aggregates", tags=["aggregates"])
+
+_NAME = r"^[\w .:@&'+-]{1,100}$"
+
+
+def get_store(request: Request) -> Store:
+    """The service's store (the app sets ``app.state.store``)."""
+    store: Store = request.app.state.store
+    return store
+
+
+def get_brands(request: Request) -> dict[str, list[str]]:
+    """Configured brand -> its competitors, when the app carries settings (else empty)."""
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None:
+        service = getattr(request.app.state, "service", None)
+        settings = getattr(service, "settings", None)
+    brands = getattr(settings, "brands", None) or []
+    return {b.name: list(b.competitors) for b in brands}
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime | None = Field(None, description="from this time (inclusive), ISO 8601")
+    until: datetime | None = Field(None, description="up to this time (exclusive), ISO 8601")
+    brand: str | None = Field(None, pattern=_NAME)
+    platform: str | None = Field(None, pattern=_NAME)
+    lang: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$|^und$")
+
+    @model_validator(mode="after")
+    def _range(self) -> _Query:
+        if self.since is not None:
+            self.since = utc(self.since)
+        if self.until is not None:
+            self.until = utc(self.until)
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError("`since` must be before `until`")
+        return self
+
+    def filters(self) -> queries.Filters:
+        return queries.Filters(self.since, self.until, self.brand, self.platform, self.lang)
+
+
+class OverviewQuery(_Query):
+    bucket: Literal["hour", "day"] = "day"
+
+
+class CareQuery(_Query):
+    team: str | None = Field(None, pattern=_NAME)
+    level: str | None = Field(None, pattern=_NAME)
+
+
+@router.get("/overview", summary="listening aggregates for the Overview page")
+def overview(
+    params: Annotated[OverviewQuery, Query()],
+    store: Annotated[Store, Depends(get_store)],
+    brands: Annotated[dict[str, list[str]], Depends(get_brands)],
+) -> dict[str, Any]:
+    """Volume by platform and brand, sentiment share and net sentiment over time, spikes, top
+    negative terms, share of voice against the brand's competitors, platform and language split."""
+    compared: list[str] = []
+    if params.brand is not None:
+        if (
+            brands
+            and params.brand not in brands
+            and not any(params.brand in c for c in brands.values())
+        ):
+            raise HTTPException(
+                status_code=400,
+                detail=f"unknown brand {params.brand!r}; use one of {', '.join(sorted(brands))}",
+            )
+        compared = [params.brand, *brands.get(params.brand, [])]
+    names = [n for name, comps in brands.items() for n in (name, *comps)]
+    with store.read() as cur:
+        return queries.overview(
+            cur, params.filters(), bucket=params.bucket, brands=compared, brand_names=names
+        )
+
+
+@router.get("/care", summary="care metrics for the Care metrics page")
+def care(
+    params: Annotated[CareQuery, Query()],
+    store: Annotated[Store, Depends(get_store)],
+) -> dict[str, Any]:
+    """First response time, time to deflect, share deflected to private, share closed publicly,
+    resolution time, SLA compliance per team and level, CSAT (over cases opened in the period)."""
+    with store.read() as cur:
+        return queries.care(cur, params.filters(), team=params.team, level=params.level)
