@@ -1,0 +1,1 @@
+"""Loopback fake platform servers (X, Reddit, YouTube, Google reviews) for the connector tests."""
