@@ -159,7 +159,9 @@ class TeamSettings(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Madrid'") from exc
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like 'Europe/Madrid'"
+            ) from exc
         return value
 
     @field_validator("hours")

@@ -75,7 +75,7 @@ CREATE TABLE corrections (
     old_value     VARCHAR,
     new_value     VARCHAR NOT NULL,
     actor         VARCHAR NOT NULL,
-    at            TIMESTAMPTZ NOT NULL
+    created_at    TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE source_state (
@@ -137,7 +137,7 @@ CREATE TABLE case_mentions (
 CREATE TABLE case_events (
     id            BIGINT PRIMARY KEY DEFAULT nextval('event_seq'),
     case_id       VARCHAR NOT NULL,
-    at            TIMESTAMPTZ NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
     actor         VARCHAR NOT NULL,
     action        VARCHAR NOT NULL,
     from_status   VARCHAR,
@@ -166,6 +166,7 @@ CREATE TABLE outbox (
     case_id         VARCHAR,
     kind            VARCHAR NOT NULL,         -- public_reply, private_message, public_close
     platform        VARCHAR NOT NULL,
+    source          VARCHAR,                  -- configured source whose channel sends it
     in_reply_to     VARCHAR,
     recipient       VARCHAR,
     private_channel VARCHAR,

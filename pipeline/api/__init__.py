@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI) served by `escucha serve`; the dashboard is its client."""

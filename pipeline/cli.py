@@ -1,0 +1,496 @@
+"""The `escucha` command line: init, serve, run, import, classify, cases, stats, demo, train,
+evaluate. Settings are loaded here, once, and passed down."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from pipeline.errors import EscuchaError, InputError
+from pipeline.settings import DEFAULT_CONFIG, ModelSettings, Settings, load_settings
+
+app = typer.Typer(
+    name="escucha",
+    help="Social listening and social customer care, self-hosted.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+logger = logging.getLogger("pipeline.cli")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help=f"Config file (default ./{DEFAULT_CONFIG}).", show_default=False
+    ),
+]
+
+
+def _fail(exc: EscuchaError) -> typer.Exit:
+    console.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def _settings(config: Path | None, *, required: bool = False) -> Settings:
+    return load_settings(config, os.environ, required=required)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "urllib3", "scrapy", "filelock", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def example_config() -> str:
+    """The annotated example configuration shipped with escucha."""
+    here = Path(__file__).resolve()
+    for candidate in (
+        here.parents[1] / "escucha.example.toml",
+        here.parent / "escucha.example.toml",
+    ):
+        if candidate.exists():
+            return candidate.read_text(encoding="utf-8")
+    raise EscuchaError("the example configuration is missing from this installation")
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Option(help="Where to write the config.")] = Path(DEFAULT_CONFIG),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter escucha.toml (brands, sources, rules, teams, templates) here."""
+    if path.exists() and not force:
+        console.print(f"{path} already exists; use --force to overwrite it.")
+        raise typer.Exit(code=1)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(example_config(), encoding="utf-8")
+    tmp.replace(path)
+    out.print(f"Wrote {path}. Edit the brands and sources, then run `escucha serve`.")
+
+
+def _open_service(settings: Settings) -> Any:
+    from pipeline.service import Service
+    from pipeline.store import Store
+
+    store = Store.open(settings.database)
+    return Service(settings, store)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the service: sources, pipeline, outbox, alerts and the HTTP API."""
+    _setup_logging(verbose)
+    try:
+        settings = _settings(config)
+        service = _open_service(settings)
+    except EscuchaError as exc:
+        raise _fail(exc) from exc
+    import uvicorn
+
+    from pipeline.api.app import create_app
+
+    bind_host = host or settings.service.host
+    bind_port = port or settings.service.port
+    console.print(
+        f"escucha serving {settings.database} on http://{bind_host}:{bind_port} "
+        f"({len(service.sources)} sources)"
+    )
+    try:
+        uvicorn.run(
+            create_app(service, run_scheduler=True),
+            host=bind_host,
+            port=bind_port,
+            log_level="warning",
+        )
+    finally:
+        service.store.close()
+
+
+@app.command()
+def run(
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the pipeline once without the API: poll, score, triage, send, read replies."""
+    _setup_logging(verbose)
+    if not once:
+        console.print("Use `escucha run --once`, or `escucha serve` to keep running.")
+        raise typer.Exit(code=2)
+    try:
+        settings = _settings(config)
+        for name in source or []:
+            settings.source(name)
+        service = _open_service(settings)
+        try:
+            with console.status("Running one cycle..."):
+                report = service.run_cycle(only=source, force=True)
+        finally:
+            service.store.close()
+    except EscuchaError as exc:
+        raise _fail(exc) from exc
+    table = Table("source", "pages", "new", "edited", "error")
+    for poll in report.polls:
+        table.add_row(
+            poll.source, str(poll.pages), str(poll.ingest.new), str(poll.ingest.edited),
+            poll.error or "",
+        )  # fmt: skip
+    out.print(table)
+    out.print(
+        f"scored {report.scored}, opened {len(report.triage.opened)} cases, "
+        f"sent {report.outbox.sent} replies, read {report.private_messages} private messages"
+    )
+    if any(poll.error for poll in report.polls) or report.errors:
+        for error in report.errors:
+            console.print(f"[red]{error}[/]")
+        raise typer.Exit(code=1)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A JSONL or CSV file of mentions.")],
+    platform: Annotated[str, typer.Option(help="Platform the mentions come from (x, forum...).")],
+    config: ConfigOption = None,
+) -> None:
+    """Import mentions from a JSONL or CSV file; bad rows are reported, the rest stored."""
+    from crawlers.files import import_file, import_source_name
+    from pipeline.stages.ingest import IngestResult, store_page
+    from pipeline.store import Store
+    from pipeline.store import mentions as mq
+
+    try:
+        settings = _settings(config)
+        if not file.exists():
+            raise InputError("file not found", path=str(file), hint="check the path")
+        store = Store.open(settings.database)
+    except EscuchaError as exc:
+        raise _fail(exc) from exc
+    source_name = import_source_name(file)
+    bad_rows: list[tuple[int, str]] = []
+
+    def store_one(page: Any) -> IngestResult:
+        return store_page(store, source_name, "files", page)
+
+    try:
+        with store.read() as cur:
+            cursor = mq.get_cursor(cur, source_name)
+        with Progress(
+            TextColumn("[bold]importing[/] {task.description}"),
+            BarColumn(),
+            TransferSpeedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(file.name, total=file.stat().st_size or 1)
+            report = import_file(
+                store_one,
+                file,
+                platform,
+                cursor=cursor,
+                on_bad_row=lambda line, reason: bad_rows.append((line, reason)),
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except EscuchaError as exc:
+        raise _fail(exc) from exc
+    finally:
+        store.close()
+    for line, reason in bad_rows:
+        console.print(f"[yellow]{file}:{line}[/]: {reason}", highlight=False)
+    if report.unchanged_file:
+        out.print(f"{file} was already imported and has not changed: nothing to do.")
+        return
+    out.print(
+        f"{report.imported} rows read: {report.new} new, {report.edited} edited, "
+        f"{report.unchanged} already stored; {report.bad} bad rows skipped."
+    )
+
+
+def _read_lines(handle: IO[str]) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(handle, start=1):
+        if line.strip():
+            yield number, line
+
+
+def _parse_classify_line(number: int, line: str, path: str) -> tuple[str, Any]:
+    from pipeline.records import TextItem
+
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg})", path=path, line=number) from exc
+    if not isinstance(data, dict):
+        raise InputError("each line must be a JSON object", path=path, line=number)
+    if "id" not in data or not isinstance(data.get("text"), str):
+        raise InputError("needs an `id` and a `text` string", path=path, line=number)
+    rating = data.get("rating")
+    if rating is not None and not isinstance(rating, int | float):
+        raise InputError("`rating` must be a number", path=path, line=number)
+    item = TextItem(
+        text=data["text"], lang=data.get("lang"), platform=data.get("platform"), rating=rating
+    )
+    return str(data["id"]), item
+
+
+@app.command()
+def classify(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="'-' for stdin.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="'-' for stdout.")],
+    on_error: Annotated[str, typer.Option(help="stop or skip bad lines.")] = "stop",
+    model: Annotated[str | None, typer.Option(help="Model folder, path or hub id.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=4096)] = 256,
+) -> None:
+    """Score a JSONL of {id, text, lang?, platform?, rating?}: one JSON line out per line in."""
+    if on_error not in ("stop", "skip"):
+        console.print("--on-error must be 'stop' or 'skip'")
+        raise typer.Exit(code=2)
+    from classifiers import load_classifier
+
+    settings = ModelSettings() if model is None else ModelSettings(name_or_path=model)
+    source = str(input_path)
+    skipped = 0
+    written = 0
+    try:
+        classifier = load_classifier(settings)
+        reader = sys.stdin if source == "-" else input_path.open(encoding="utf-8")
+        tmp = None if str(output) == "-" else output.with_name(output.name + ".partial")
+        writer = sys.stdout if tmp is None else tmp.open("w", encoding="utf-8")
+        try:
+            ids: list[str] = []
+            items: list[Any] = []
+
+            def flush() -> None:
+                nonlocal written
+                for item_id, prediction in zip(ids, classifier.predict(items), strict=True):
+                    writer.write(json.dumps(prediction.as_contract(item_id), ensure_ascii=False))
+                    writer.write("\n")
+                written += len(ids)
+                ids.clear()
+                items.clear()
+
+            for number, line in _read_lines(reader):
+                try:
+                    item_id, item = _parse_classify_line(number, line, source)
+                except InputError as exc:
+                    if on_error == "stop":
+                        raise
+                    skipped += 1
+                    console.print(f"[yellow]skipped[/] {exc}", highlight=False)
+                    continue
+                ids.append(item_id)
+                items.append(item)
+                if len(items) >= batch_size:
+                    flush()
+            if items:
+                flush()
+        finally:
+            if reader is not sys.stdin:
+                reader.close()
+            if writer is not sys.stdout:
+                writer.close()
+        if tmp is not None:
+            tmp.replace(output)
+    except UnicodeDecodeError as exc:
+        raise _fail(InputError(f"not UTF-8 text ({exc.reason})", path=source)) from exc
+    except OSError as exc:
+        raise _fail(InputError(f"cannot read or write ({exc.strerror})", path=source)) from exc
+    except EscuchaError as exc:
+        if str(output) != "-":
+            output.with_name(output.name + ".partial").unlink(missing_ok=True)
+        raise _fail(exc) from exc
+    console.print(f"classified {written} lines" + (f", skipped {skipped}" if skipped else ""))
+
+
+@app.command()
+def cases(
+    status: Annotated[list[str] | None, typer.Option(help="Only these statuses.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """List cases, most urgent SLA first."""
+    from pipeline.store import Store
+    from pipeline.store.search import CaseFilter
+    from pipeline.store.search import cases as list_cases
+
+    try:
+        settings = _settings(config)
+        with Store.open(settings.database) as store, store.read() as cur:
+            items, total = list_cases(
+                cur,
+                CaseFilter(statuses=tuple(status or ()), open=None if status else True),
+                limit=limit,
+            )
+    except EscuchaError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        out.print_json(json.dumps({"items": items, "total": total}, default=str))
+        return
+    table = Table(
+        "case", "status", "urgency", "platform", "lang", "team", "assignee", "due", "text"
+    )
+    for case in items:
+        table.add_row(
+            case["id"], case["status"], str(case["urgency_level"]), case["platform"],
+            case["lang"] or "", case["team"] or "", case["assignee"] or "",
+            str(case["sla_due"] or "")[:16], (case["text"] or "")[:60],
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"{len(items)} of {total} cases")
+
+
+@app.command()
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Counts of mentions, cases by status and the outbox."""
+    from pipeline.store import Store
+    from pipeline.store import mentions as mq
+    from pipeline.store import outbox as oq
+
+    try:
+        settings = _settings(config)
+        with Store.open(settings.database) as store, store.read() as cur:
+            by_status = dict(
+                cur.execute("SELECT status, count(*) FROM cases GROUP BY 1").fetchall()
+            )
+            result = {
+                "mentions": mq.count(cur),
+                "cases": {str(k): int(v) for k, v in by_status.items()},
+                "outbox": oq.counts(cur),
+            }
+    except EscuchaError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    out.print(f"mentions: {result['mentions']}")
+    out.print("cases: " + ", ".join(f"{k} {v}" for k, v in sorted(result["cases"].items())))
+    out.print("outbox: " + ", ".join(f"{k} {v}" for k, v in result["outbox"].items()))
+
+
+def _wait_for(url: str, seconds: float, alive: Callable[[], bool]) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and alive():
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Option(help="Where the demo keeps its config and data.")
+    ] = Path(".escucha/demo"),
+    api_port: Annotated[int, typer.Option()] = 8000,
+    dashboard_port: Annotated[int, typer.Option()] = 8501,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open")] = False,
+) -> None:
+    """Run the product on its embedded default: sandbox platform, offline model, dashboard."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / DEFAULT_CONFIG
+    if not config.exists():
+        config.write_text(example_config(), encoding="utf-8")
+    try:
+        load_settings(config, os.environ)
+    except EscuchaError as exc:
+        raise _fail(exc) from exc
+    escucha = shutil.which("escucha") or sys.argv[0]
+    env = {**os.environ, "ESCUCHA_API_URL": f"http://127.0.0.1:{api_port}"}
+    service = subprocess.Popen(  # noqa: S603 - our own executables
+        [escucha, "serve", "--config", str(config), "--port", str(api_port)], env=env
+    )
+    procs = [service]
+    try:
+        if not _wait_for(
+            f"http://127.0.0.1:{api_port}/health", 120, lambda: service.poll() is None
+        ):
+            console.print("[red]The service did not start; see its messages above.[/]")
+            raise typer.Exit(code=1)
+        dashboard = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+        procs.append(
+            subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    str(dashboard),
+                    "--server.port",
+                    str(dashboard_port),
+                    "--server.headless",
+                    "false" if open_browser else "true",
+                    "--browser.gatherUsageStats",
+                    "false",
+                ],
+                env=env,
+            )  # fmt: skip
+        )
+        out.print(
+            f"\n[bold green]escucha is running[/]\n"
+            f"  dashboard  http://localhost:{dashboard_port}\n"
+            f"  API        http://127.0.0.1:{api_port}/docs\n"
+            f"  data       {directory}\n"
+            "The sandbox streams mentions as if live; cases appear in the queue. Ctrl-C stops.\n"
+        )
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _register_model_commands() -> None:
+    try:
+        from classifiers import cli as model_cli
+    except ImportError:  # pragma: no cover - the classifiers package always ships it
+        return
+    if hasattr(model_cli, "train"):
+        app.command(help="Fine-tune the default model (see docs/models.md).")(model_cli.train)
+    if hasattr(model_cli, "evaluate"):
+        app.command(help="Score a model on any labelled JSONL.")(model_cli.evaluate)
+
+
+_register_model_commands()
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,250 @@
+"""The service: owns the store, runs the source schedule, the stages, the outbox and the
+private-message poller, on a background thread beside the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from classifiers.base import Classifier
+from crawlers.base import Channel, Source, build_source
+from pipeline.cases import CaseService
+from pipeline.errors import EscuchaError
+from pipeline.outbox import OutboxRun, OutboxWorker
+from pipeline.records import utcnow
+from pipeline.runner import PollResult, poll_source
+from pipeline.settings import Settings
+from pipeline.stages.enrich import BrandMatcher
+from pipeline.stages.score import score_pending
+from pipeline.stages.triage import TriageResult, triage_pending
+from pipeline.store import Store, one
+from pipeline.store import mentions as mq
+
+logger = logging.getLogger(__name__)
+
+ClassifierFactory = Callable[[], Classifier]
+
+
+def default_classifier_factory(settings: Settings) -> ClassifierFactory:
+    def load() -> Classifier:
+        from classifiers import load_classifier
+
+        return load_classifier(settings.model)
+
+    return load
+
+
+@dataclass
+class CycleReport:
+    polls: list[PollResult] = field(default_factory=list)
+    scored: int = 0
+    triage: TriageResult = field(default_factory=TriageResult)
+    outbox: OutboxRun = field(default_factory=OutboxRun)
+    private_messages: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Service:
+    """Everything the running product does, driven by ``run_cycle`` or the background loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        classifier_factory: ClassifierFactory | None = None,
+        sources: dict[str, Source] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self._classifier_factory = classifier_factory or default_classifier_factory(settings)
+        self._classifier: Classifier | None = None
+        self.classifier_error: str | None = None
+        self.matcher = BrandMatcher.from_settings(settings)
+        self.cases = CaseService(store, settings, clock=clock)
+        self.source_errors: dict[str, str] = {}
+        self.sources = sources if sources is not None else self._build_sources()
+        self.outbox = OutboxWorker(store, self.channel_for, clock=clock)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cycle_lock = threading.Lock()
+
+    # -- wiring -------------------------------------------------------------------------------
+    def _build_sources(self) -> dict[str, Source]:
+        built: dict[str, Source] = {}
+        for config in self.settings.sources:
+            if not config.enabled:
+                continue
+            try:
+                built[config.name] = build_source(config, self.settings)
+            except EscuchaError as exc:
+                # One misconfigured source must not stop the others: show it in its health.
+                self.source_errors[config.name] = str(exc)
+                logger.error("source %s not started: %s", config.name, exc)
+                with self.store.transaction() as cur:
+                    mq.record_run(
+                        cur, config.name, config.platform, at=self.clock(), items=0,
+                        error=str(exc), next_run_at=None,
+                    )  # fmt: skip
+        return built
+
+    def channel_for(self, source: str | None, platform: str) -> Channel | None:
+        if source and isinstance(self.sources.get(source), Channel):
+            return self.sources[source]  # type: ignore[return-value]
+        for candidate in self.sources.values():
+            if candidate.platform == platform and isinstance(candidate, Channel):
+                return candidate
+        return None
+
+    @property
+    def classifier(self) -> Classifier:
+        if self._classifier is None:
+            self._classifier = self._classifier_factory()
+        return self._classifier
+
+    @property
+    def model_version(self) -> str | None:
+        return self._classifier.version if self._classifier is not None else None
+
+    # -- one cycle ------------------------------------------------------------------------------
+    def run_cycle(self, *, only: Iterable[str] | None = None, force: bool = False) -> CycleReport:
+        """Poll due sources, score, triage, send replies and read private messages once."""
+        with self._cycle_lock:
+            report = CycleReport()
+            now = self.clock()
+            wanted = set(only) if only is not None else None
+            for name, source in self.sources.items():
+                if wanted is not None and name not in wanted:
+                    continue
+                if not force and not self._due(name, now):
+                    continue
+                config = self.settings.source(name) if self._configured(name) else None
+                report.polls.append(
+                    poll_source(self.store, source, every=config.every if config else None, now=now)
+                )
+            self._score_and_triage(report)
+            report.outbox = self.outbox.run_once()
+            report.private_messages = self.poll_private_messages()
+            return report
+
+    def _configured(self, name: str) -> bool:
+        return any(s.name == name for s in self.settings.sources)
+
+    def _due(self, name: str, now: datetime) -> bool:
+        with self.store.read() as cur:
+            row = one(cur, "SELECT next_run_at FROM source_state WHERE source = ?", [name])
+        return row is None or row["next_run_at"] is None or row["next_run_at"] <= now
+
+    def _score_and_triage(self, report: CycleReport, *, max_batches: int = 20) -> None:
+        try:
+            classifier = self.classifier
+        except EscuchaError as exc:
+            self.classifier_error = str(exc)
+            report.errors.append(str(exc))
+            return
+        for _ in range(max_batches):
+            scored = score_pending(
+                self.store, classifier, self.matcher, batch=self.settings.service.score_batch
+            )
+            report.scored += scored
+            if scored == 0:
+                break
+        while True:
+            step = triage_pending(self.store, self.settings, clock=self.clock)
+            report.triage.opened += step.opened
+            report.triage.attached += step.attached
+            report.triage.reopened += step.reopened
+            report.triage.ignored += step.ignored
+            if not (step.opened or step.attached or step.reopened or step.ignored):
+                break
+
+    def poll_private_messages(self) -> int:
+        """Read customers' private replies from every channel and record them on their cases."""
+        total = 0
+        for name, source in self.sources.items():
+            if not isinstance(source, Channel):
+                continue
+            state_key = f"channel:{name}"
+            with self.store.read() as cur:
+                cursor = mq.get_cursor(cur, state_key)
+            try:
+                messages, new_cursor = source.poll_private(cursor)
+            except EscuchaError as exc:
+                logger.warning("private messages of %s: %s", name, exc)
+                continue
+            for message in messages:
+                case_id = self._case_for_sender(message.platform, message.sender)
+                if case_id is None:
+                    logger.info("private message from %s matches no case", message.sender)
+                    continue
+                self.cases.record_customer_message(
+                    case_id, message.text, native_id=message.native_id, at=message.created_at
+                )
+                total += 1
+            with self.store.transaction() as cur:
+                mq.save_cursor(cur, state_key, source.platform, new_cursor, None, len(messages))
+        return total
+
+    def _case_for_sender(self, platform: str, sender: str) -> str | None:
+        with self.store.read() as cur:
+            row = one(
+                cur,
+                """SELECT id FROM cases WHERE platform = ? AND lower(author) = lower(?)
+                   ORDER BY (status IN ('closed', 'dismissed')), opened_at DESC LIMIT 1""",
+                [platform, sender],
+            )
+        return None if row is None else str(row["id"])
+
+    # -- background loop ----------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="escucha-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        tick = self.settings.service.tick.total_seconds()
+        while not self._stop.is_set():
+            try:
+                self.run_cycle()
+            except Exception:  # keep serving; the error is in the log and the health endpoint
+                logger.exception("scheduler cycle failed")
+            self._stop.wait(tick)
+
+    # -- summaries ------------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        from pipeline.store import outbox as oq
+
+        with self.store.read() as cur:
+            cases = dict(
+                cur.execute("SELECT status, count(*) FROM cases GROUP BY status").fetchall()
+            )
+            return {
+                "mentions": mq.count(cur),
+                "cases": {str(k): int(v) for k, v in cases.items()},
+                "outbox": oq.counts(cur),
+            }
+
+    def sources_health(self) -> list[dict[str, Any]]:
+        with self.store.read() as cur:
+            states = mq.source_states(cur)
+        for state in states:
+            for key in ("cursor", "rate_limit"):
+                if isinstance(state.get(key), str):
+                    state[key] = json.loads(state[key])
+            state.pop("cursor", None)
+        return states

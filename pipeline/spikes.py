@@ -1,0 +1,380 @@
+"""Spike detection on hourly mention counts against a seasonal (hour-of-week) baseline.
+
+The expected count for an hour is a robust average of the same local hour on the same weekday over
+the previous weeks; the observed count is tested against a negative binomial whose variance allows
+for the baseline's own error and for overdispersion estimated (median absolute deviation) from the
+recent history. An hour is flagged only when the test is significant *and* the count is material
+(minimum count and ratio). Consecutive flagged hours form one spike. ``docs/care.md`` gives the
+backtested precision, recall, delay and false alarms per week of the defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from statistics import median
+from zoneinfo import ZoneInfo
+
+from pipeline.records import utc
+
+logger = logging.getLogger(__name__)
+
+HOUR = timedelta(hours=1)
+_MAX_SCORE = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeConfig:
+    """Tuning of the volume detector; the defaults are the backtested ones."""
+
+    weeks: int = 6  # same hour-of-week samples in the baseline
+    min_weeks: int = 2  # no verdict on an hour with fewer past weeks of data
+    alpha: float = 1e-4  # one-sided significance per hour
+    min_count: int = 10  # an hour with fewer mentions is never a spike
+    min_ratio: float = 1.5  # ...nor one under 1.5 times the expected count
+    lookback: timedelta = timedelta(hours=24)  # hours (ending at ``now``) that are judged
+    dispersion_hours: int = 4 * 168  # recent hours used to estimate overdispersion
+    timezone: str = "UTC"  # where "the same hour of the week" is read
+
+
+@dataclass(frozen=True, slots=True)
+class Spike:
+    """A run of consecutive hours well above the seasonal baseline."""
+
+    start: datetime  # first flagged hour (UTC)
+    end: datetime  # end of the last flagged hour
+    observed: int  # mentions in the window
+    expected: float  # baseline mentions for the window
+    score: float  # -log10 p-value of the strongest hour (higher is stronger)
+    peak_hour: datetime
+    ongoing: bool  # the last judged hour is part of it
+
+    @property
+    def ratio(self) -> float:
+        return self.observed / self.expected if self.expected > 0 else math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class HourVerdict:
+    """The test of one hour: what was seen, what was expected, and the evidence."""
+
+    hour: datetime
+    observed: int
+    expected: float
+    variance: float
+    p_value: float
+    flagged: bool
+
+    @property
+    def score(self) -> float:
+        return min(_MAX_SCORE, -math.log10(self.p_value)) if self.p_value > 0 else _MAX_SCORE
+
+
+def hourly(series: Iterable[tuple[datetime, int]]) -> dict[datetime, int]:
+    """Sum counts into UTC hour buckets (timestamps are floored to the hour)."""
+    buckets: dict[datetime, int] = {}
+    for moment, count in series:
+        hour = floor_hour(moment)
+        buckets[hour] = buckets.get(hour, 0) + int(count)
+    return buckets
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return utc(moment).replace(minute=0, second=0, microsecond=0)
+
+
+def detect(
+    series: Sequence[tuple[datetime, int]],
+    now: datetime,
+    config: SpikeConfig = SpikeConfig(),
+    *,
+    start: datetime | None = None,
+) -> list[Spike]:
+    """Volume spikes among the complete hours in ``(now - lookback, now]``.
+
+    ``series`` holds (hour, count) pairs; hours missing between ``start`` (default: the first
+    hour in the series) and ``now`` count as zero. Older history is only the baseline.
+    """
+    verdicts = judge_hours(series, now, config, start=start)
+    return _merge(verdicts)
+
+
+def judge_hours(
+    series: Sequence[tuple[datetime, int]],
+    now: datetime,
+    config: SpikeConfig = SpikeConfig(),
+    *,
+    start: datetime | None = None,
+) -> list[HourVerdict]:
+    """The per-hour tests behind :func:`detect` (for dashboards and tuning)."""
+    counts = hourly(series)
+    if not counts:
+        return []
+    first = floor_hour(start) if start is not None else min(counts)
+    last = floor_hour(now) - HOUR  # the last complete hour
+    zone = ZoneInfo(config.timezone)
+    window_start = floor_hour(now) - config.lookback
+    phi = _dispersion(counts, first, window_start, config, zone)
+    verdicts = []
+    hour = max(window_start, first)
+    while hour <= last:
+        baseline = _baseline(counts, first, hour, config, zone)
+        if baseline is not None:
+            verdicts.append(_test(hour, counts.get(hour, 0), baseline, phi, config))
+        hour += HOUR
+    return verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentConfig:
+    """Tuning of the negative-share detector."""
+
+    window: timedelta = timedelta(hours=6)  # the recent window whose share is tested
+    baseline: timedelta = timedelta(days=14)  # the history before it that sets the usual share
+    alpha: float = 1e-4
+    min_total: int = 20  # mentions in the window
+    min_negative: int = 10
+    min_increase: float = 0.15  # absolute rise of the negative share
+    min_ratio: float = 1.5  # relative rise of the negative share
+    lookback: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentDrop:
+    """A period where the share of negative mentions rose well above its usual level."""
+
+    start: datetime
+    end: datetime
+    negative: int  # in the strongest window
+    total: int
+    share: float
+    baseline_share: float
+    score: float
+    ongoing: bool
+
+
+def detect_sentiment_drop(
+    series: Sequence[tuple[datetime, int, int]],
+    now: datetime,
+    config: SentimentConfig = SentimentConfig(),
+) -> list[SentimentDrop]:
+    """Windows in the lookback whose negative share is significantly above the baseline share.
+
+    ``series`` holds (hour, negative mentions, all mentions). The test is a binomial upper tail
+    of the window's negatives given its total and the pooled share of the baseline period.
+    """
+    negatives: dict[datetime, int] = {}
+    totals: dict[datetime, int] = {}
+    for moment, negative, total in series:
+        hour = floor_hour(moment)
+        negatives[hour] = negatives.get(hour, 0) + int(negative)
+        totals[hour] = totals.get(hour, 0) + int(total)
+    last_end = floor_hour(now)
+    end = last_end - config.lookback + HOUR
+    flagged: list[tuple[datetime, datetime, int, int, float, float]] = []
+    while end <= last_end:
+        begin = end - config.window
+        neg, tot = _window_sum(negatives, totals, begin, end)
+        base_neg, base_tot = _window_sum(negatives, totals, begin - config.baseline, begin)
+        end += HOUR
+        if base_tot == 0 or tot < config.min_total or neg < config.min_negative:
+            continue
+        share, p0 = neg / tot, max(base_neg / base_tot, 0.5 / base_tot)
+        if share - p0 < config.min_increase or share < config.min_ratio * p0:
+            continue
+        p_value = math.exp(_binomial_log_sf(neg, tot, p0))
+        if p_value < config.alpha:
+            score = min(_MAX_SCORE, -math.log10(p_value)) if p_value > 0 else _MAX_SCORE
+            flagged.append((begin, end - HOUR, neg, tot, p0, score))
+    drops: list[SentimentDrop] = []
+    for begin, finish, neg, tot, p0, score in flagged:
+        if drops and begin <= drops[-1].end:
+            prev = drops[-1]
+            stronger = score > prev.score
+            drops[-1] = SentimentDrop(
+                prev.start,
+                finish,
+                neg if stronger else prev.negative,
+                tot if stronger else prev.total,
+                neg / tot if stronger else prev.share,
+                p0 if stronger else prev.baseline_share,
+                max(score, prev.score),
+                finish == last_end,
+            )
+        else:
+            drops.append(
+                SentimentDrop(begin, finish, neg, tot, neg / tot, p0, score, finish == last_end)
+            )
+    return drops
+
+
+def false_alarm_rate(alpha: float, hours_per_week: int = 168) -> float:
+    """Upper bound of false alarms per week per series if the baseline model held exactly."""
+    return alpha * hours_per_week
+
+
+def _baseline(
+    counts: Mapping[datetime, int],
+    first: datetime,
+    hour: datetime,
+    config: SpikeConfig,
+    zone: ZoneInfo,
+) -> tuple[float, int] | None:
+    """Robust mean of the same local hour-of-week in past weeks, and how many weeks it used."""
+    local = hour.astimezone(zone)
+    samples = []
+    for week in range(1, config.weeks + 1):
+        # wall-clock arithmetic in the local zone keeps "Monday 10:00" across DST changes
+        past = (local - timedelta(days=7 * week)).astimezone(UTC)
+        past = past.replace(minute=0, second=0, microsecond=0)
+        if past < first:
+            break
+        samples.append(counts.get(past, 0))
+    if len(samples) < config.min_weeks:
+        return None
+    if len(samples) >= 4:  # trimmed mean: drop the highest and lowest week
+        samples.sort()
+        return sum(samples[1:-1]) / (len(samples) - 2), len(samples) - 2
+    return float(median(samples)), len(samples)
+
+
+def _dispersion(
+    counts: Mapping[datetime, int],
+    first: datetime,
+    until: datetime,
+    config: SpikeConfig,
+    zone: ZoneInfo,
+) -> float:
+    """Overdispersion factor (variance / mean, at least 1) from robust Pearson residuals."""
+    residuals = []
+    hour = max(first, until - config.dispersion_hours * HOUR)
+    while hour < until:
+        baseline = _baseline(counts, first, hour, config, zone)
+        if baseline is not None:
+            expected, n = baseline
+            spread = math.sqrt(max(expected, 1.0) * (1 + 1 / n))
+            residuals.append((counts.get(hour, 0) - expected) / spread)
+        hour += HOUR
+    if len(residuals) < 48:
+        return 1.0
+    centre = median(residuals)
+    mad = median(abs(r - centre) for r in residuals)
+    return max(1.0, (1.4826 * mad) ** 2)
+
+
+def _test(
+    hour: datetime, observed: int, baseline: tuple[float, int], phi: float, config: SpikeConfig
+) -> HourVerdict:
+    expected, n = baseline
+    mean = max(expected, 0.5)  # an empty baseline still allows a few mentions
+    variance = phi * mean * (1 + 1 / n)
+    if observed <= mean:
+        return HourVerdict(hour, observed, expected, variance, 1.0, False)
+    p_value = math.exp(_negative_binomial_log_sf(observed, mean, variance))
+    flagged = (
+        p_value < config.alpha
+        and observed >= config.min_count
+        and observed >= config.min_ratio * expected
+    )
+    return HourVerdict(hour, observed, expected, variance, p_value, flagged)
+
+
+def _merge(verdicts: Sequence[HourVerdict]) -> list[Spike]:
+    spikes: list[Spike] = []
+    last = verdicts[-1].hour if verdicts else None
+    run: list[HourVerdict] = []
+    for verdict in [*verdicts, None]:
+        if verdict is not None and verdict.flagged:
+            if run and verdict.hour != run[-1].hour + HOUR:
+                spikes.append(_spike(run, last))
+                run = []
+            run.append(verdict)
+        elif run:
+            spikes.append(_spike(run, last))
+            run = []
+    return spikes
+
+
+def _spike(run: Sequence[HourVerdict], last: datetime | None) -> Spike:
+    peak = max(run, key=lambda v: v.score)
+    return Spike(
+        start=run[0].hour,
+        end=run[-1].hour + HOUR,
+        observed=sum(v.observed for v in run),
+        expected=sum(v.expected for v in run),
+        score=peak.score,
+        peak_hour=peak.hour,
+        ongoing=run[-1].hour == last,
+    )
+
+
+def _window_sum(
+    negatives: Mapping[datetime, int],
+    totals: Mapping[datetime, int],
+    begin: datetime,
+    end: datetime,
+) -> tuple[int, int]:
+    neg = tot = 0
+    hour = begin
+    while hour < end:
+        neg += negatives.get(hour, 0)
+        tot += totals.get(hour, 0)
+        hour += HOUR
+    return neg, tot
+
+
+def _negative_binomial_log_sf(k: int, mean: float, variance: float) -> float:
+    """log P(X >= k) for a negative binomial with this mean and variance (Poisson if equal)."""
+    if variance <= mean * (1 + 1e-9):
+        log_pmf = k * math.log(mean) - mean - math.lgamma(k + 1)
+
+        def ratio(j: int) -> float:
+            return mean / (j + 1)
+
+    else:
+        r = mean * mean / (variance - mean)
+        q = mean / variance  # success probability p = r / (r + mean)
+        log_pmf = (
+            math.lgamma(k + r)
+            - math.lgamma(r)
+            - math.lgamma(k + 1)
+            + r * math.log(q)
+            + k * math.log1p(-q)
+        )
+
+        def ratio(j: int) -> float:
+            return (j + r) / (j + 1) * (1 - q)
+
+    return log_pmf + math.log(_tail_sum(k, ratio, math.inf))
+
+
+def _binomial_log_sf(k: int, n: int, p: float) -> float:
+    """log P(X >= k) for a binomial(n, p)."""
+    if k <= 0:
+        return 0.0
+    if p >= 1:
+        return 0.0
+    log_pmf = (
+        math.lgamma(n + 1)
+        - math.lgamma(k + 1)
+        - math.lgamma(n - k + 1)
+        + k * math.log(p)
+        + (n - k) * math.log1p(-p)
+    )
+    return min(0.0, log_pmf + math.log(_tail_sum(k, lambda j: (n - j) / (j + 1) * p / (1 - p), n)))
+
+
+def _tail_sum(k: int, ratio: Callable[[int], float], last: float) -> float:
+    """Sum of pmf(j) / pmf(k) for j >= k, from the successive pmf ratios."""
+    total = term = 1.0
+    j = k
+    while j < last and j < k + 1_000_000:
+        term *= ratio(j)
+        total += term
+        j += 1
+        if term < 1e-17 * total:
+            break
+    return total

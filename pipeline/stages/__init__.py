@@ -1,0 +1,1 @@
+"""Pipeline stages: ingest, enrich, score, triage. Plain functions over batches."""

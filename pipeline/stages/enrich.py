@@ -1,0 +1,73 @@
+"""Enrich: which configured brand a mention is about, and its near-duplicate cluster."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from crawlers.query import Query
+from pipeline.settings import BrandSettings, Settings
+
+_URL = re.compile(r"https?://\S+")
+_HANDLE = re.compile(r"[@#]\w+")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+@dataclass(frozen=True)
+class BrandMatcher:
+    """Decides which configured brand (own or competitor) a text talks about."""
+
+    brands: tuple[tuple[str, Query | None, tuple[str, ...]], ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BrandMatcher:
+        compiled = []
+        for index, brand in enumerate(settings.brands):
+            query = Query.parse(brand.query, key=f"brands.{index}.query") if brand.query else None
+            compiled.append((brand.name, query, _terms(brand)))
+        return cls(tuple(compiled))
+
+    def match(self, text: str, title: str | None = None) -> str | None:
+        full = f"{title or ''} {text}"
+        folded = fold(full)
+        for name, query, terms in self.brands:
+            if query is not None:
+                if query.matches(full):
+                    return name
+            elif any(_contains_word(folded, term) for term in terms):
+                return name
+        return None
+
+
+def own_brands(settings: Settings) -> set[str]:
+    """Configured brands that are not only someone's competitor."""
+    competitors = {c for brand in settings.brands for c in brand.competitors}
+    return {brand.name for brand in settings.brands if brand.name not in competitors}
+
+
+def _terms(brand: BrandSettings) -> tuple[str, ...]:
+    raw = [brand.name, *brand.keywords, *brand.handles]
+    return tuple(sorted({fold(term) for term in raw if term.strip()}))
+
+
+def _contains_word(folded_text: str, term: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(term)}(?!\w)", folded_text) is not None
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, for matching."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def near_duplicate_key(text: str) -> str:
+    """Texts that differ only in links, handles, case, accents and punctuation share a key."""
+    core = _NON_WORD.sub(" ", fold(_HANDLE.sub(" ", _URL.sub(" ", text)))).strip()
+    return hashlib.sha1(core.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+def cluster_keys(texts: Sequence[str]) -> list[str]:
+    return [near_duplicate_key(text) for text in texts]

@@ -1,0 +1,215 @@
+"""Triage: rules flag scored mentions, open a case or join the author's open case, route it to a
+team and level, and start its SLA clocks in business hours."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipeline.cases import add_event
+from pipeline.records import utcnow
+from pipeline.settings import RuleSettings, Settings, TeamSettings
+from pipeline.sla import BusinessCalendar
+from pipeline.stages.enrich import fold, own_brands
+from pipeline.store import Cursor, Store, one, rows
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TriageResult:
+    opened: list[str] = field(default_factory=list)
+    attached: int = 0
+    reopened: int = 0
+    ignored: int = 0
+
+
+def matching_rule(rules: list[RuleSettings], mention: dict[str, Any]) -> RuleSettings | None:
+    """The first rule whose every condition holds for the scored mention."""
+    net = float(mention["p_positive"] or 0) - float(mention["p_negative"] or 0)
+    folded = fold(mention["text"] or "")
+    for rule in rules:
+        if rule.platforms and mention["platform"] not in rule.platforms:
+            continue
+        if rule.brands and mention["brand"] not in rule.brands:
+            continue
+        if rule.intents and mention["intent"] not in rule.intents:
+            continue
+        if rule.min_urgency_level is not None and mention["urgency_level"] < rule.min_urgency_level:
+            continue
+        if rule.max_net_sentiment is not None and net > rule.max_net_sentiment:
+            continue
+        if rule.min_complaint is not None and mention["complaint"] < rule.min_complaint:
+            continue
+        if (
+            rule.min_followers is not None
+            and (mention["author_followers"] or 0) < rule.min_followers
+        ):
+            continue
+        if rule.keywords and not any(fold(k) in folded for k in rule.keywords):
+            continue
+        return rule
+    return None
+
+
+def choose_team(settings: Settings, rule: RuleSettings, mention: dict[str, Any]) -> TeamSettings:
+    if rule.team:
+        return settings.team(rule.team)
+    lang, platform, brand = mention["lang"], mention["platform"], mention["brand"]
+
+    def fits(team: TeamSettings) -> int:
+        score = 0
+        for wanted, value in (
+            (team.languages, lang),
+            (team.platforms, platform),
+            (team.brands, brand),
+        ):
+            if wanted and value not in wanted:
+                return -1
+            score += 1 if wanted else 0
+        return score
+
+    ranked = sorted(settings.teams, key=fits, reverse=True)
+    return ranked[0]
+
+
+def choose_agent(cur: Cursor, team: TeamSettings, lang: str | None) -> str | None:
+    """The on-shift agent with the language and the most spare capacity (ties: by name)."""
+    loads = dict(
+        cur.execute(
+            """SELECT assignee, count(*) FROM cases WHERE team = ? AND assignee IS NOT NULL
+               AND status NOT IN ('closed', 'dismissed') GROUP BY assignee""",
+            [team.name],
+        ).fetchall()
+    )
+    candidates = [
+        agent
+        for agent in team.agents
+        if agent.on_shift
+        and (not agent.languages or lang in agent.languages)
+        and loads.get(agent.name, 0) < agent.capacity
+    ]
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda a: (loads.get(a.name, 0) / a.capacity, a.name))
+    return best.name
+
+
+def triage_pending(
+    store: Store,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    batch: int = 200,
+) -> TriageResult:
+    result = TriageResult()
+    own = own_brands(settings)
+    with store.read() as cur:
+        pending = rows(
+            cur,
+            """SELECT m.key, m.platform, m.brand, m.text, m.lang, m.author, m.author_key,
+                   m.author_followers, m.created_at, s.sentiment, s.p_positive, s.p_negative,
+                   s.complaint, s.intent, s.urgency_score, s.urgency_level, s.urgency_reasons
+               FROM mentions m JOIN scores s ON s.mention_key = m.key
+               WHERE m.stage = 'scored' ORDER BY m.created_at LIMIT ?""",
+            [batch],
+        )
+    for mention in pending:
+        with store.transaction() as cur:
+            rule = None
+            if mention["brand"] in own:
+                rule = matching_rule(settings.rules, mention)
+            if rule is None or rule.action == "ignore":
+                result.ignored += 1
+            else:
+                outcome = _open_or_join(cur, settings, rule, mention, clock())
+                if outcome.startswith("C-"):
+                    result.opened.append(outcome)
+                elif outcome == "reopened":
+                    result.reopened += 1
+                else:
+                    result.attached += 1
+            cur.execute("UPDATE mentions SET stage = 'triaged' WHERE key = ?", [mention["key"]])
+    return result
+
+
+def _open_or_join(
+    cur: Cursor, settings: Settings, rule: RuleSettings, mention: dict[str, Any], now: datetime
+) -> str:
+    existing = one(
+        cur,
+        """SELECT id, status, deflected_at, urgency_level FROM cases
+           WHERE author_key = ? AND status NOT IN ('closed', 'dismissed')
+           ORDER BY opened_at DESC LIMIT 1""",
+        [mention["author_key"]],
+    )
+    if existing is not None:
+        case_id = existing["id"]
+        cur.execute(
+            "INSERT INTO case_mentions VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [case_id, mention["key"], now],
+        )
+        detail = {"mention": mention["key"], "rule": rule.name}
+        if mention["urgency_level"] > existing["urgency_level"]:
+            cur.execute(
+                "UPDATE cases SET urgency_level = ?, urgency_score = ?, urgency_reasons = ? WHERE id = ?",
+                [
+                    mention["urgency_level"],
+                    mention["urgency_score"],
+                    mention["urgency_reasons"],
+                    case_id,
+                ],
+            )
+        if existing["status"] in ("resolved", "closed_public"):
+            target = "in_private" if existing["deflected_at"] else "new"
+            cur.execute(
+                "UPDATE cases SET status = ?, resolved_at = NULL, closed_public_at = NULL,"
+                " updated_at = ? WHERE id = ?",
+                [target, now, case_id],
+            )
+            add_event(
+                cur, case_id, actor="pipeline", action="reopen", from_status=existing["status"],
+                to_status=target, detail={**detail, "why": "the customer wrote again"}, at=now,
+            )  # fmt: skip
+            return "reopened"
+        add_event(
+            cur, case_id, actor="pipeline", action="mention_attached",
+            from_status=existing["status"], to_status=existing["status"], detail=detail, at=now,
+        )  # fmt: skip
+        return "attached"
+    team = choose_team(settings, rule, mention)
+    calendar = BusinessCalendar.from_team(team)
+    opened = max(mention["created_at"], now) if mention["created_at"] > now else now
+    seq = cur.execute("SELECT nextval('case_seq')").fetchone()
+    assert seq is not None
+    case_id = f"C-{int(seq[0]):06d}"
+    assignee = choose_agent(cur, team, mention["lang"])
+    cur.execute(
+        """INSERT INTO cases (id, status, brand, platform, lang, author_key, author, mention_key,
+               rule, team, level, assignee, priority, urgency_level, urgency_score,
+               urgency_reasons, opened_at, updated_at, first_response_due, resolution_due)
+           VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            case_id, mention["brand"], mention["platform"], mention["lang"],
+            mention["author_key"], mention["author"], mention["key"], rule.name, team.name,
+            team.level, assignee, rule.priority, mention["urgency_level"],
+            mention["urgency_score"], mention["urgency_reasons"], opened, now,
+            calendar.add(opened, team.sla.first_response),
+            calendar.add(opened, team.sla.resolution),
+        ],
+    )  # fmt: skip
+    cur.execute("INSERT INTO case_mentions VALUES (?, ?, ?)", [case_id, mention["key"], now])
+    add_event(
+        cur, case_id, actor="pipeline", action="open", from_status=None, to_status="new",
+        detail={
+            "rule": rule.name, "team": team.name, "level": team.level, "assignee": assignee,
+            "urgency_level": mention["urgency_level"],
+            "reasons": list(mention["urgency_reasons"] or []),
+        },
+        at=now,
+    )  # fmt: skip
+    logger.info("opened case %s (rule %s, team %s)", case_id, rule.name, team.name)
+    return case_id
