@@ -1,0 +1,78 @@
+"""Shared fixtures: settings from the example config on a temporary database, and helpers to seed
+scored mentions without running the model (the model is exercised by its own tests and the
+end-to-end tests)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pipeline.records import Mention, Page  # noqa: E402
+from pipeline.settings import Settings, load_settings  # noqa: E402
+from pipeline.stages.ingest import store_page  # noqa: E402
+from pipeline.store import Store  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "escucha.example.toml"
+
+
+@pytest.fixture
+def example_settings(tmp_path: Path) -> Settings:
+    settings = load_settings(EXAMPLE)
+    return settings.model_copy(update={"database": tmp_path / "escucha.duckdb"})
+
+
+@pytest.fixture
+def store(example_settings: Settings) -> Iterator[Store]:
+    with Store.open(example_settings.database) as opened:
+        yield opened
+
+
+def seed_scored(
+    store: Store,
+    *,
+    native_id: str,
+    text: str,
+    author: str = "ana",
+    platform: str = "x",
+    lang: str = "es",
+    brand: str | None = "Orbita",
+    sentiment: str = "negative",
+    complaint: float = 0.9,
+    urgency_level: int = 1,
+    reasons: tuple[str, ...] = (),
+    source: str = "seed",
+    created_at: datetime | None = None,
+) -> str:
+    """Store a mention and a score for it, as the score stage would, ready for triage."""
+    created = created_at or datetime.now(UTC) - timedelta(minutes=5)
+    mention = Mention(
+        platform=platform, native_id=native_id, text=text, author=author, created_at=created,
+        lang=lang, source=source,
+    )  # fmt: skip
+    store_page(store, source, platform, Page((mention,)))
+    probabilities = {"negative": 0.1, "neutral": 0.2, "positive": 0.7}
+    if sentiment == "negative":
+        probabilities = {"negative": 0.85, "neutral": 0.1, "positive": 0.05}
+    with store.transaction() as cur:
+        cur.execute(
+            "INSERT INTO scores VALUES (?, 'test-scores', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+            [
+                mention.key, lang, sentiment, probabilities["negative"], probabilities["neutral"],
+                probabilities["positive"], complaint, "complaint" if complaint > 0.5 else "other",
+                urgency_level / 3, urgency_level, list(reasons),
+            ],
+        )  # fmt: skip
+        cur.execute(
+            "UPDATE mentions SET stage = 'scored', lang = ?, brand = ? WHERE key = ?",
+            [lang, brand, mention.key],
+        )
+    return mention.key

@@ -1,0 +1,125 @@
+"""Triage opens, routes and joins cases; case actions follow the lifecycle with a full audit."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.cases import ActionRequest, CaseService
+from pipeline.errors import CaseError
+from pipeline.stages.triage import triage_pending
+from pipeline.store import rows
+from tests.conftest import seed_scored
+
+
+def test_a_spanish_complaint_opens_a_case_routed_to_the_spanish_team(store, example_settings):
+    seed_scored(store, native_id="1", text="Orbita lleva 3 días sin fibra, fatal", lang="es")
+    result = triage_pending(store, example_settings)
+    assert len(result.opened) == 1
+    with store.read() as cur:
+        (case,) = rows(cur, "SELECT * FROM cases")
+        (event,) = rows(cur, "SELECT * FROM case_events")
+    assert case["status"] == "new"
+    assert case["team"] == "atencion-es"
+    assert case["level"] == "country"
+    assert case["assignee"] in {"lucia", "mateo"}
+    assert case["first_response_due"] > case["opened_at"]
+    assert case["resolution_due"] > case["first_response_due"]
+    assert event["action"] == "open" and event["actor"] == "pipeline"
+
+
+def test_critical_urgency_goes_to_the_crisis_team_at_head_office(store, example_settings):
+    seed_scored(store, native_id="1", text="Orbita: el router echa chispas y huele a quemado",
+                urgency_level=3, reasons=("safety: fire",))  # fmt: skip
+    triage_pending(store, example_settings)
+    with store.read() as cur:
+        (case,) = rows(cur, "SELECT team, level, urgency_reasons FROM cases")
+    assert (case["team"], case["level"]) == ("crisis", "head_office")
+    assert case["urgency_reasons"] == ["safety: fire"]
+
+
+def test_competitor_praise_and_spam_open_no_case(store, example_settings):
+    seed_scored(store, native_id="1", text="Celera va fatal", brand="Celera")
+    seed_scored(store, native_id="2", text="Orbita crypto giveaway click here", author="bot")
+    seed_scored(store, native_id="3", text="Me encanta Orbita", author="fan",
+                sentiment="positive", complaint=0.05, urgency_level=0)  # fmt: skip
+    result = triage_pending(store, example_settings)
+    assert result.opened == []
+    assert result.ignored == 3
+
+
+def test_a_second_complaint_from_the_same_author_joins_the_open_case(store, example_settings):
+    seed_scored(store, native_id="1", text="Orbita sin servicio")
+    triage_pending(store, example_settings)
+    seed_scored(store, native_id="2", text="Orbita sigo sin servicio, nadie contesta", urgency_level=2)
+    result = triage_pending(store, example_settings)
+    assert result.opened == [] and result.attached == 1
+    with store.read() as cur:
+        assert rows(cur, "SELECT count(*) AS n FROM cases")[0]["n"] == 1
+        assert rows(cur, "SELECT urgency_level FROM cases")[0]["urgency_level"] == 2
+        assert rows(cur, "SELECT count(*) AS n FROM case_mentions")[0]["n"] == 2
+
+
+@pytest.fixture
+def case_id(store, example_settings):
+    seed_scored(store, native_id="1", text="Orbita no me funciona el móvil", author="ana")
+    return triage_pending(store, example_settings).opened[0]
+
+
+def test_actions_follow_the_lifecycle_and_leave_an_audit_trail(store, example_settings, case_id):
+    cases = CaseService(store, example_settings)
+    agent = ActionRequest(actor="lucia")
+    with pytest.raises(CaseError, match="cannot resolve a case that is new.*allowed now"):
+        cases.act(case_id, "resolve", agent)
+    cases.act(case_id, "acknowledge", agent)
+    cases.act(case_id, "private_message", agent)
+    cases.act(case_id, "customer_reply", ActionRequest(actor="lucia", text="Mi número es 600123123"))
+    cases.act(case_id, "resolve", agent)
+    detail = cases.act(case_id, "close_public", agent)
+    assert detail["case"]["status"] == "closed_public"
+    events = [(e["action"], e["from_status"], e["to_status"], e["actor"]) for e in detail["events"]]
+    assert events == [
+        ("open", None, "new", "pipeline"),
+        ("acknowledge", "new", "acknowledged", "lucia"),
+        ("private_message", "acknowledged", "in_private", "lucia"),
+        ("customer_reply", "in_private", "in_private", "lucia"),
+        ("resolve", "in_private", "resolved", "lucia"),
+        ("close_public", "resolved", "closed_public", "lucia"),
+    ]
+    kinds = [(o["kind"], o["lang"], o["status"]) for o in detail["outbox"]]
+    assert kinds == [
+        ("public_reply", "es", "pending"),
+        ("private_message", "es", "pending"),
+        ("public_close", "es", "pending"),
+    ]
+    ack = detail["outbox"][0]
+    assert ack["text"].startswith("Hola @ana") and ack["in_reply_to"] == "1"
+    assert detail["outbox"][1]["recipient"] == "ana"
+    assert detail["outbox"][1]["private_channel"] == "dm"
+    assert detail["case"]["first_response_at"] is not None
+
+
+def test_dismiss_needs_a_reason_and_escalate_needs_another_team(store, example_settings, case_id):
+    cases = CaseService(store, example_settings)
+    with pytest.raises(CaseError, match="needs a reason"):
+        cases.act(case_id, "dismiss", ActionRequest(actor="lucia"))
+    with pytest.raises(CaseError, match="another team or level"):
+        cases.act(case_id, "escalate", ActionRequest(actor="lucia", reason="x", team="atencion-es"))
+    detail = cases.act(
+        case_id, "escalate", ActionRequest(actor="lucia", reason="riesgo legal", team="crisis")
+    )
+    assert (detail["case"]["team"], detail["case"]["level"]) == ("crisis", "head_office")
+    assert detail["case"]["status"] == "new"  # escalation keeps the case open
+    detail = cases.act(case_id, "dismiss", ActionRequest(actor="lucia", reason="spam"))
+    assert detail["case"]["status"] == "dismissed"
+    assert detail["case"]["actions"] == ["reopen"]
+
+
+def test_youtube_deflection_points_to_the_configured_private_channel(store, example_settings):
+    seed_scored(store, native_id="yt1", text="Orbita me cobra de más", platform="youtube", lang="en",
+                author="Bob")  # fmt: skip
+    (case_id,) = triage_pending(store, example_settings).opened
+    preview = CaseService(store, example_settings).preview(case_id, "acknowledge")
+    assert example_settings.private_channel.address in preview.text
+    assert preview.lang == "en" and preview.text.startswith("Hi Bob")
+    private = CaseService(store, example_settings).preview(case_id, "private_message")
+    assert private.visibility == "private" and "email" in private.where
