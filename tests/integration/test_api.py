@@ -1,0 +1,98 @@
+"""The HTTP API: filters, search, exports, corrections, case actions, and 4xx (never 500) on bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+
+from pipeline.api.app import create_app
+from pipeline.service import Service
+from pipeline.stages.triage import triage_pending
+from tests.conftest import seed_scored
+
+
+@pytest.fixture
+def client(store, example_settings):
+    seed_scored(store, native_id="1", text="Órbita lleva 3 días sin fibra", author="ana")
+    seed_scored(store, native_id="2", text="=HYPERLINK(\"http://evil\") Orbita", author="eve")
+    seed_scored(store, native_id="3", text="Gracias Orbita, todo perfecto", author="leo",
+                sentiment="positive", complaint=0.02, urgency_level=0)  # fmt: skip
+    triage_pending(store, example_settings)
+    service = Service(example_settings, store, sources={})
+    with TestClient(create_app(service), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_search_is_accent_and_case_insensitive_and_filters_combine(client):
+    found = client.get("/mentions", params={"q": "ORBITA fibra"}).json()
+    assert [m["key"] for m in found["items"]] == ["x:1"]
+    positive = client.get("/mentions", params={"sentiment": "positive"}).json()
+    assert positive["total"] == 1 and positive["items"][0]["author"] == "leo"
+    assert client.get("/mentions", params={"q": "100%_"}).json()["total"] == 0
+
+
+def test_bad_requests_get_a_4xx_with_a_message(client):
+    assert client.get("/mentions", params={"limit": 0}).status_code == 422
+    assert client.get("/mentions", params={"sentiment": "angry"}).status_code == 422
+    response = client.get(
+        "/mentions", params={"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}
+    )
+    assert response.status_code == 400 and "since" in response.json()["detail"]
+    assert client.get("/mentions/x:404").status_code == 404
+    assert client.get("/cases/C-999999").status_code == 404
+    assert client.get("/cases", params={"status": "lost"}).status_code == 400
+    bad_action = client.post("/cases/C-000001/actions/teleport", json={"actor": "a"})
+    assert bad_action.status_code == 409 and "unknown action" in bad_action.json()["detail"]
+    assert client.post("/cases/C-000001/actions/resolve", json={}).status_code == 422
+
+
+def test_a_case_is_worked_through_the_api_and_illegal_steps_are_refused(client):
+    queue = client.get("/cases", params={"open": True}).json()
+    case_id = queue["items"][0]["id"]
+    preview = client.get(f"/cases/{case_id}/preview/acknowledge").json()
+    assert preview["visibility"] == "public" and preview["lang"] == "es"
+    refused = client.post(f"/cases/{case_id}/actions/close_public", json={"actor": "lucia"})
+    assert refused.status_code == 409
+    assert "cannot close_public a case that is new" in refused.json()["detail"]
+    done = client.post(f"/cases/{case_id}/actions/acknowledge", json={"actor": "lucia"}).json()
+    assert done["case"]["status"] == "acknowledged"
+    assert done["outbox"][0]["text"] == preview["text"]
+    bulk = client.post(
+        "/cases/bulk-assign", json={"case_ids": [case_id, "C-404"], "assignee": "mateo", "actor": "x"}
+    ).json()
+    assert bulk["assigned"] == [case_id] and "C-404" in bulk["failed"]
+
+
+def test_csv_export_neutralises_spreadsheet_formulas(client):
+    response = client.get("/mentions/export", params={"format": "csv"})
+    assert response.status_code == 200
+    table = list(csv.DictReader(io.StringIO(response.text)))
+    texts = {row["key"]: row["text"] for row in table}
+    assert texts["x:2"].startswith("'=HYPERLINK")
+    parquet = client.get("/mentions/export", params={"format": "parquet"})
+    frame = pq.read_table(io.BytesIO(parquet.content)).to_pylist()
+    assert {row["key"] for row in frame} == {"x:1", "x:2", "x:3"}
+
+
+def test_corrections_are_stored_and_exported_for_retraining(client):
+    bad = client.post("/mentions/x:3/corrections", json={"field": "sentiment", "value": "meh", "actor": "a"})
+    assert bad.status_code == 400
+    ok = client.post(
+        "/mentions/x:3/corrections", json={"field": "sentiment", "value": "neutral", "actor": "ana"}
+    )
+    assert ok.status_code == 201 and ok.json()["old_value"] == "positive"
+    client.post("/mentions/x:3/corrections", json={"field": "urgency_level", "value": 1, "actor": "ana"})
+    exported = client.get("/corrections/export").text.strip().splitlines()
+    assert len(exported) == 1
+    assert '"sentiment": "neutral"' in exported[0] and '"urgency_level": 1' in exported[0]
+
+
+def test_health_stats_and_openapi(client):
+    assert client.get("/health").json()["mentions"] == 3
+    stats = client.get("/stats").json()
+    assert stats["cases"] == {"new": 2} and stats["outbox"] == {"pending": 0, "sent": 0, "failed": 0}
+    assert "/cases/{case_id}/actions/{action}" in client.get("/openapi.json").json()["paths"]
