@@ -117,7 +117,7 @@ class ImportRow(BaseModel):
     @field_validator("likes", "replies", "shares", mode="before")
     @classmethod
     def _zero(cls, value: Any) -> Any:
-        return 0 if value is None else value
+        return 0 if value is None or (isinstance(value, str) and not value.strip()) else value
 
     @field_validator("lang")
     @classmethod
@@ -177,7 +177,7 @@ def _reason(error: ValidationError) -> str:
     for item in error.errors(include_url=False):
         field = ".".join(str(p) for p in item["loc"])
         message = str(item["msg"]).removeprefix("Value error, ")
-        if item["type"] == "missing":
+        if item["type"] == "missing" or item.get("input", "") is None:
             message = "missing"
         elif field and field != "text" and item["type"] != "value_error":
             message = f"{message} (got {_clip(item.get('input'))})"
@@ -190,12 +190,12 @@ def _clip(value: Any, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def check_platform(platform: str) -> str:
+def check_platform(platform: str, *, key: str = "platform") -> str:
     """Return ``platform`` if it is a usable platform name, else raise ConfigError."""
     if not _PLATFORM.fullmatch(platform):
         raise ConfigError(
             f"invalid platform name {platform!r}",
-            key="platform",
+            key=key,
             hint="use lower-case letters, digits and '_', like x, reddit, forum, google_reviews",
         )
     return platform
@@ -701,6 +701,7 @@ def from_settings(source: SourceSettings, settings: Settings) -> FileSource:
             "a files source needs `mention_platform` (what the rows are: x, reddit, forum...)",
             key=f"{where}.mention_platform",
         )
+    check_platform(mention_platform, key=f"{where}.mention_platform")
     resolved = Path(path).expanduser()
     if not resolved.is_absolute() and settings.config_path is not None:
         resolved = settings.config_path.resolve().parent / resolved
