@@ -1,0 +1,336 @@
+"""``SandboxPlatform``: the replayed demo platform, a Source and a Channel for every platform in it.
+
+It streams the bundled corpus as if live (``fetch``), accepts public replies and private messages
+(``send``, de-duplicated by idempotency key in an fsync'ed log), and answers private messages as
+simulated customers would (``poll_private``). ``channel_for(platform)`` gives a Channel bound to
+one platform name ("x", "reddit", ...); the object itself is a Channel for all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputError, SourceError
+from pipeline.records import (
+    InboundMessage,
+    OutboundMessage,
+    Page,
+    SentMessage,
+    utc,
+    utcnow,
+)
+
+from .corpus import BASE_URL, CorpusItem, load_corpus
+from .customers import customer_reply, guess_lang, is_csat
+from .postlog import PostLog, SandboxPost
+from .replay import Timeline, load_or_fix_epoch, parse_epoch
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 200
+PRIVATE_CHANNELS = frozenset({"email", "whatsapp", "web_form", "dm"})
+_KINDS = frozenset({"public_reply", "private_message", "public_close"})
+
+
+class SandboxPlatform:
+    """The replayed demo platform (Source ``platform = "sandbox"``; mentions keep their own)."""
+
+    platform = "sandbox"
+
+    def __init__(
+        self,
+        corpus: Sequence[CorpusItem] | None,
+        state_dir: Path | str,
+        clock: Callable[[], datetime] = utcnow,
+        speed: float = 60.0,
+        reply_delay: timedelta | float = timedelta(seconds=20),
+        seed: int = 7,
+        *,
+        name: str = "sandbox",
+        history: float = 0.65,
+        page_size: int = PAGE_SIZE,
+        csat_templates: Sequence[str] = (),
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0 corpus seconds per real second")
+        if not 0.0 <= history <= 1.0:
+            raise ValueError("history must be a share between 0 and 1")
+        if not 1 <= page_size <= PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {PAGE_SIZE}")
+        items = tuple(corpus) if corpus is not None else load_corpus()
+        self.corpus: tuple[CorpusItem, ...] = tuple(sorted(items, key=lambda i: (i.offset_s, i.id)))
+        if not self.corpus:
+            raise ValueError("the sandbox needs at least one corpus item")
+        self.name = name
+        self.clock = clock
+        self.speed = float(speed)
+        self.reply_delay = (
+            reply_delay if isinstance(reply_delay, timedelta) else timedelta(seconds=reply_delay)
+        )
+        self.seed = seed
+        self.history = history
+        self.page_size = page_size
+        self.csat_templates = tuple(csat_templates)
+        self.state_dir = Path(state_dir)
+        self._offsets = [item.offset_s for item in self.corpus]
+        self._by_id = {item.id: item for item in self.corpus}
+        self.platforms: frozenset[str] = frozenset(item.platform for item in self.corpus)
+        self._authors = _author_profiles(self.corpus)
+        self._epoch: datetime | None = None
+        _prepare_folder(self.state_dir)
+        self.log = PostLog(self.state_dir)
+
+    # -- Source ---------------------------------------------------------------------------
+    @property
+    def epoch(self) -> datetime:
+        """When the replay started (fixed once per state folder)."""
+        if self._epoch is None:
+            self._epoch = load_or_fix_epoch(self.state_dir, self.clock())
+        return self._epoch
+
+    def timeline(self, epoch: datetime | None = None) -> Timeline:
+        return Timeline.build(self._offsets, epoch or self.epoch, self.speed, self.history)
+
+    def fetch(self, cursor: Mapping[str, Any] | None) -> Iterator[Page]:
+        """Pages of at most ``page_size`` mentions whose replay time has come, in order."""
+        position, epoch = self._read_cursor(cursor)
+        timeline = self.timeline(epoch)
+        due = timeline.due(self._offsets, self.clock())
+        epoch_text = timeline.epoch.isoformat()
+        for start in range(position, due, self.page_size):
+            stop = min(start + self.page_size, due)
+            mentions = tuple(
+                item.to_mention(timeline.at(item.offset_s), self.name)
+                for item in self.corpus[start:stop]
+            )
+            yield Page(mentions=mentions, cursor={"position": stop, "epoch": epoch_text})
+
+    def remaining(self, cursor: Mapping[str, Any] | None) -> int:
+        """How many corpus mentions are still to come after ``cursor``."""
+        position, _ = self._read_cursor(cursor)
+        return len(self.corpus) - position
+
+    def _read_cursor(self, cursor: Mapping[str, Any] | None) -> tuple[int, datetime]:
+        if not cursor:
+            return 0, self.epoch
+        position = cursor.get("position", 0)
+        if isinstance(position, bool) or not isinstance(position, int):
+            raise InputError(f"sandbox cursor position must be an integer, not {position!r}")
+        if not 0 <= position <= len(self.corpus):
+            raise InputError(
+                f"sandbox cursor position {position} is outside the corpus (0..{len(self.corpus)})",
+                hint="the corpus changed; delete the sandbox source's cursor to replay again",
+            )
+        epoch = cursor.get("epoch")
+        return position, parse_epoch(epoch, where="cursor") if epoch is not None else self.epoch
+
+    # -- Channel --------------------------------------------------------------------------
+    def channel_for(self, platform: str) -> SandboxChannel:
+        """A Channel bound to one platform of the sandbox ("x", "reddit", "google_reviews"...)."""
+        if platform not in self.platforms and platform not in PRIVATE_CHANNELS:
+            known = ", ".join(sorted(self.platforms))
+            raise SourceError(f"no platform {platform!r} here (known: {known})", platform="sandbox")
+        return SandboxChannel(self, platform)
+
+    def send(self, message: OutboundMessage) -> SentMessage:
+        """Post once per idempotency key; a repeated key returns the first post unchanged."""
+        self._check(message)
+        recipient = message.recipient
+        if message.kind == "private_message" and not recipient and message.in_reply_to:
+            original = self._by_id.get(message.in_reply_to)
+            recipient = original.author if original else None
+        if message.kind == "private_message" and not recipient:
+            raise SourceError(
+                "a private message needs a recipient (the author's handle)",
+                platform=message.platform,
+            )
+
+        def make(seq: int) -> SandboxPost:
+            post_id = f"sbx-{message.platform}-{seq:06d}"
+            if message.kind == "private_message":
+                url = f"{BASE_URL}/{message.platform}/messages/{_norm(recipient or '')}/{post_id}"
+            else:
+                url = f"{BASE_URL}/{message.platform}/{message.in_reply_to}/replies/{post_id}"
+            return SandboxPost(
+                id=post_id,
+                idempotency_key=message.idempotency_key,
+                kind=message.kind,
+                platform=message.platform,
+                text=message.text,
+                url=url,
+                sent_at=utc(self.clock()),
+                lang=guess_lang(message.text),
+                in_reply_to=message.in_reply_to,
+                recipient=recipient,
+                private_channel=message.private_channel,
+                case_id=message.case_id,
+            )
+
+        post, created = self.log.append_once(message.idempotency_key, make)
+        if created:
+            logger.info(
+                "sandbox posted %s",
+                post.kind,
+                extra={"post_id": post.id, "platform": post.platform},
+            )
+        elif post.text != message.text:
+            logger.warning(
+                "idempotency key reused with a different text; kept the first post",
+                extra={"post_id": post.id, "key": message.idempotency_key},
+            )
+        return _sent(post)
+
+    def find_sent(self, message: OutboundMessage) -> SentMessage | None:
+        post = self.log.find(message.idempotency_key)
+        return _sent(post) if post is not None else None
+
+    def posts(self, platform: str | None = None) -> list[SandboxPost]:
+        """Everything posted so far (optionally on one platform), oldest first."""
+        return [p for p in self.log.posts() if platform is None or p.platform == platform]
+
+    def poll_private(
+        self, cursor: Mapping[str, Any] | None, *, platform: str | None = None
+    ) -> tuple[list[InboundMessage], Mapping[str, Any] | None]:
+        """Customer answers whose delay has passed; the cursor makes each come exactly once."""
+        position = (cursor or {}).get("position", 0)
+        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+            raise InputError(
+                f"sandbox private cursor position must be an integer >= 0, not {position!r}"
+            )
+        posts = self.log.posts()
+        now = utc(self.clock())
+        stages: dict[tuple[str, str], int] = {}  # brand messages so far, per conversation
+        surveyed: set[tuple[str, str]] = set()
+        messages: list[InboundMessage] = []
+        new_position = position
+        for index, post in enumerate(posts):
+            private = post.kind == "private_message" and bool(post.recipient)
+            stage, csat, first_survey = 0, False, False
+            if private:
+                conversation = (post.platform, _norm(post.recipient or ""))
+                csat = is_csat(post.text, self.csat_templates)
+                stage = stages.get(conversation, 0)
+                first_survey = csat and conversation not in surveyed
+                if csat:
+                    surveyed.add(conversation)
+                else:
+                    stages[conversation] = stage + 1
+            if index < position:
+                continue
+            if private:
+                if post.sent_at + self.reply_delay > now:
+                    break  # answers come in log order: later ones are not due either
+                if platform is None or post.platform == platform:
+                    reply = self._answer(post, stage=stage, csat=csat, first_survey=first_survey)
+                    if reply is not None:
+                        messages.append(reply)
+            new_position = index + 1
+        return messages, {"position": new_position}
+
+    def _answer(
+        self, post: SandboxPost, *, stage: int, csat: bool, first_survey: bool
+    ) -> InboundMessage | None:
+        recipient = post.recipient or ""
+        profile = self._authors.get((post.platform, _norm(recipient))) or self._authors.get(
+            ("", _norm(recipient))
+        )
+        lang = profile[0] if profile else post.lang
+        topic = profile[1] if profile else None
+        if csat and not first_survey:
+            return None
+        text = customer_reply(
+            stage=stage, csat=csat, lang=lang, topic=topic, seed=self.seed, post_id=post.id
+        )
+        if text is None:
+            return None
+        return InboundMessage(
+            platform=post.platform,
+            native_id=f"{post.id}-answer",
+            sender=recipient,
+            text=text,
+            created_at=post.sent_at + self.reply_delay,
+            conversation_id=f"{post.platform}:{_norm(recipient)}",
+            raw={"in_reply_to": post.id, "case_id": post.case_id, "lang": lang},
+        )
+
+    def _check(self, message: OutboundMessage) -> None:
+        if message.kind not in _KINDS:
+            raise SourceError(f"unknown message kind {message.kind!r}", platform="sandbox")
+        if message.platform not in self.platforms and message.platform not in PRIVATE_CHANNELS:
+            raise SourceError(
+                f"the sandbox has no platform {message.platform!r}", platform="sandbox"
+            )
+        if not message.idempotency_key:
+            raise SourceError("a message needs an idempotency key", platform=message.platform)
+        if not message.text.strip():
+            raise SourceError("refusing to post an empty message", platform=message.platform)
+        if message.kind != "private_message" and not message.in_reply_to:
+            raise SourceError(
+                f"a {message.kind} needs in_reply_to (the native id of the post answered)",
+                platform=message.platform,
+            )
+
+
+class SandboxChannel:
+    """The sandbox seen as one platform's Channel; shares the log with its ``SandboxPlatform``."""
+
+    def __init__(self, sandbox: SandboxPlatform, platform: str) -> None:
+        self.sandbox = sandbox
+        self.platform = platform
+
+    def send(self, message: OutboundMessage) -> SentMessage:
+        self._same_platform(message)
+        return self.sandbox.send(message)
+
+    def find_sent(self, message: OutboundMessage) -> SentMessage | None:
+        return self.sandbox.find_sent(message)
+
+    def poll_private(
+        self, cursor: Mapping[str, Any] | None
+    ) -> tuple[list[InboundMessage], Mapping[str, Any] | None]:
+        return self.sandbox.poll_private(cursor, platform=self.platform)
+
+    def _same_platform(self, message: OutboundMessage) -> None:
+        if message.platform != self.platform:
+            raise SourceError(
+                f"this channel posts on {self.platform!r}, not {message.platform!r}",
+                platform=self.platform,
+            )
+
+
+def _sent(post: SandboxPost) -> SentMessage:
+    return SentMessage(platform_id=post.id, url=post.url, sent_at=post.sent_at)
+
+
+def _norm(handle: str) -> str:
+    return handle.strip().lstrip("@").lower()
+
+
+def _author_profiles(corpus: Sequence[CorpusItem]) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(platform, handle) -> (language, topic of their latest complaint); platform "" = any."""
+    profiles: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for item in corpus:
+        lang = item.lang or "es"
+        topic = item.expected.get("topic") if item.expected.get("complaint") else None
+        for key in ((item.platform, _norm(item.author)), ("", _norm(item.author))):
+            old = profiles.get(key)
+            profiles[key] = (lang, topic if isinstance(topic, str) else (old[1] if old else None))
+    return profiles
+
+
+def _prepare_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SourceError(
+            f"cannot use {folder} as the sandbox state folder ({exc})",
+            platform="sandbox",
+            hint="point the sandbox source's state_dir option at a writable folder",
+        ) from exc
