@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import extruct
 from parsel import Selector
 
 from crawlers.web.options import SiteRules
@@ -97,6 +96,10 @@ def _json_ld(selector: Selector, url: str) -> list[Any]:
 
 
 def _microdata(html: str, url: str) -> list[Any]:
+    if "itemscope" not in html:
+        return []
+    import extruct  # local: it pulls in rdflib, slow to import, and most pages need none
+
     try:
         data = extruct.extract(
             html, base_url=url, syntaxes=["microdata"], uniform=True, errors="ignore"
@@ -284,6 +287,6 @@ def feed_links(body: bytes, url: str) -> list[dict[str, Any]]:
         if not link:
             continue
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        date = datetime(*stamp[:6]).replace(tzinfo=UTC).isoformat() if stamp else None
+        date = datetime(*stamp[:6], tzinfo=UTC).isoformat() if stamp else None  # type: ignore[misc]
         links.append({"url": link, "title": clean(entry.get("title")), "date": date})
     return links

@@ -39,7 +39,9 @@ def crawl_settings(options: WebOptions, output: Path) -> dict[str, Any]:
         "REDIRECT_MAX_TIMES": 5,
         "RETRY_TIMES": 1,
         "COOKIES_ENABLED": False,
+        # no control surfaces: the telnet console and 2.19's remote-control HTTP server run code
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "INFO",
         "DOWNLOADER_MIDDLEWARES": {"crawlers.web.middlewares.AddressGuard": 50},
         "ITEM_PIPELINES": {"crawlers.web.middlewares.JsonLinesWriter": 100},

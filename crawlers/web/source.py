@@ -116,6 +116,7 @@ class WebSource:
         self.queries = tuple(queries)
         self.python = python
         self.last_stats: dict[str, Any] = {}
+        self.last_errors: list[dict[str, Any]] = []  # {"url", "reason"} of the last crawl
 
     # -- the Source protocol --------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class WebSource:
         state = self._state(cursor)
         result = self.crawl(state["pages"])
         self.last_stats = dict(result.done or {})
+        self.last_errors = list(result.errors)
         for error in result.errors:
             logger.warning(
                 "source %s: %s failed: %s",

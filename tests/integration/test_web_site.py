@@ -5,6 +5,7 @@ Other ``test_web_*`` modules import :class:`FixtureSite` and :func:`crawl` from 
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -54,8 +55,6 @@ class FixtureSite:
         target = self.root / path.lstrip("/")
         target.write_text(text, encoding="utf-8")
         stamp = time.time() + 60
-        import os
-
         os.utime(target, (stamp, stamp))
 
     def start(self) -> FixtureSite:
@@ -88,8 +87,12 @@ class FixtureSite:
                     self.path = self.path.removeprefix("/slow")
                 super().do_GET()
 
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a crawler hanging up on /huge.html is expected
+
         handler = partial(Handler, directory=str(self.root))
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = Server(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
