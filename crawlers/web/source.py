@@ -117,6 +117,7 @@ class WebSource:
         self.python = python
         self.last_stats: dict[str, Any] = {}
         self.last_errors: list[dict[str, Any]] = []  # {"url", "reason"} of the last crawl
+        self._process: subprocess.Popen[bytes] | None = None
 
     # -- the Source protocol --------------------------------------------------------------
 
@@ -179,12 +180,15 @@ class WebSource:
                 process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
                     command, stdout=subprocess.DEVNULL, stderr=log
                 )
+                self._process = process
                 try:
                     code = process.wait(timeout=limit)
                 except subprocess.TimeoutExpired:
                     logger.error("source %s: crawl past %.0fs, killed", self.name, limit)
                     process.kill()
                     code = process.wait()
+                finally:
+                    self._process = None
             result = read_output(output, self.name)
             if result.done is None or code != 0:
                 tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
@@ -197,6 +201,13 @@ class WebSource:
                 )
                 result.done = None
             return result
+
+    def cancel(self) -> None:
+        """Kill the crawl in progress (from another thread); its fetch() then raises."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            logger.warning("source %s: crawl cancelled", self.name, extra={"source": self.name})
+            process.kill()
 
     # -- helpers --------------------------------------------------------------------------
 

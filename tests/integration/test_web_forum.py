@@ -63,7 +63,9 @@ def test_threads_over_pages_with_parent_links(everything: Crawl, site: FixtureSi
     assert posts["p704"].parent_id == posts["p702"].native_id  # a quoted reply
     assert posts["p704"].text == "Javi, ¿te dieron número de incidencia?"
     assert posts["p801"].thread_id == posts["p801"].native_id
-    assert all(m.kind == "post" and m.title is None for k, m in posts.items() if k in ("p702", "p704"))
+    assert all(
+        m.kind == "post" and m.title is None for k, m in posts.items() if k in ("p702", "p704")
+    )
     assert not site.statuses("/private/secret.html")
 
 

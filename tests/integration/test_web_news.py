@@ -44,7 +44,8 @@ def test_article_from_feed_matching_the_brand_query(news: Crawl, site: FixtureSi
     assert article.created_at == datetime(2024, 6, 3, 7, 25, tzinfo=UTC)
     assert article.text.startswith("Miles de clientes de Órbita se quedaron sin servicio")
     assert "fallo eléctrico" in article.text
-    assert "recetas" not in article.text and "Portada" not in article.text  # main text only
+    assert "recetas" not in article.text  # main text only: no aside...
+    assert "Portada" not in article.text  # ...and no navigation
 
 
 def test_every_feed_article_was_read_but_only_in_scope(site: FixtureSite, news: Crawl) -> None:

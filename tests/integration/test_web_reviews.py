@@ -170,6 +170,5 @@ def test_cursor_is_only_on_the_last_page_and_bounded(crawls: Crawls) -> None:
         assert all(page.cursor is None for page in run.pages[:-1])
         assert run.cursor["v"] == 1
     assert len(crawls.edited.cursor["items"]) == 9
-    print(
-        f"crawl seconds: {[round(c.seconds, 2) for c in (crawls.first, crawls.again, crawls.edited)]}"
-    )
+    seconds = [round(run.seconds, 2) for run in (crawls.first, crawls.again, crawls.edited)]
+    print(f"crawl seconds: {seconds}")

@@ -38,6 +38,7 @@ class FixtureSite:
     server: ThreadingHTTPServer | None = None
     requests: list[tuple[str, int]] = field(default_factory=list)
     slow_seconds: float = 0.0
+    pending: list[str] = field(default_factory=list)  # slow requests being held
 
     @property
     def base(self) -> str:
@@ -83,6 +84,7 @@ class FixtureSite:
                     self.wfile.write(body)
                     return
                 if self.path.startswith("/slow/"):
+                    site.pending.append(self.path)
                     time.sleep(site.slow_seconds)
                     self.path = self.path.removeprefix("/slow")
                 super().do_GET()
