@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pipeline import routing
 from pipeline.cases import add_event
 from pipeline.records import utcnow
+from pipeline.routing import CaseFacts
 from pipeline.settings import RuleSettings, Settings, TeamSettings
 from pipeline.sla import BusinessCalendar
 from pipeline.stages.enrich import fold, own_brands
@@ -56,28 +58,17 @@ def matching_rule(rules: list[RuleSettings], mention: dict[str, Any]) -> RuleSet
 
 
 def choose_team(settings: Settings, rule: RuleSettings, mention: dict[str, Any]) -> TeamSettings:
+    """The rule's team, else the team that best fits language, platform and brand."""
     if rule.team:
         return settings.team(rule.team)
-    lang, platform, brand = mention["lang"], mention["platform"], mention["brand"]
-
-    def fits(team: TeamSettings) -> int:
-        score = 0
-        for wanted, value in (
-            (team.languages, lang),
-            (team.platforms, platform),
-            (team.brands, brand),
-        ):
-            if wanted and value not in wanted:
-                return -1
-            score += 1 if wanted else 0
-        return score
-
-    ranked = sorted(settings.teams, key=fits, reverse=True)
-    return ranked[0]
+    facts = CaseFacts(
+        language=mention["lang"], platform=mention["platform"], brand=mention["brand"]
+    )
+    return routing.choose_team(settings.teams, facts) or settings.teams[0]
 
 
-def choose_agent(cur: Cursor, team: TeamSettings, lang: str | None) -> str | None:
-    """The on-shift agent with the language and the most spare capacity (ties: by name)."""
+def choose_agent(cur: Cursor, team: TeamSettings, lang: str | None) -> routing.Assignment | None:
+    """Least-loaded on-shift agent who speaks the language; ties round-robin from the last one."""
     loads = dict(
         cur.execute(
             """SELECT assignee, count(*) FROM cases WHERE team = ? AND assignee IS NOT NULL
@@ -85,17 +76,14 @@ def choose_agent(cur: Cursor, team: TeamSettings, lang: str | None) -> str | Non
             [team.name],
         ).fetchall()
     )
-    candidates = [
-        agent
-        for agent in team.agents
-        if agent.on_shift
-        and (not agent.languages or lang in agent.languages)
-        and loads.get(agent.name, 0) < agent.capacity
-    ]
-    if not candidates:
-        return None
-    best = min(candidates, key=lambda a: (loads.get(a.name, 0) / a.capacity, a.name))
-    return best.name
+    last = cur.execute(
+        "SELECT assignee FROM cases WHERE team = ? AND assignee IS NOT NULL"
+        " ORDER BY opened_at DESC, id DESC LIMIT 1",
+        [team.name],
+    ).fetchone()
+    return routing.choose_agent(
+        team, CaseFacts(language=lang), loads, last_assigned=last[0] if last else None
+    )
 
 
 def triage_pending(
@@ -186,7 +174,8 @@ def _open_or_join(
     seq = cur.execute("SELECT nextval('case_seq')").fetchone()
     assert seq is not None
     case_id = f"C-{int(seq[0]):06d}"
-    assignee = choose_agent(cur, team, mention["lang"])
+    assignment = choose_agent(cur, team, mention["lang"])
+    assignee = assignment.agent if assignment else None
     cur.execute(
         """INSERT INTO cases (id, status, brand, platform, lang, author_key, author, mention_key,
                rule, team, level, assignee, priority, urgency_level, urgency_score,
@@ -206,6 +195,7 @@ def _open_or_join(
         cur, case_id, actor="pipeline", action="open", from_status=None, to_status="new",
         detail={
             "rule": rule.name, "team": team.name, "level": team.level, "assignee": assignee,
+            "assignment": assignment.reason if assignment else "no agent available",
             "urgency_level": mention["urgency_level"],
             "reasons": list(mention["urgency_reasons"] or []),
         },
