@@ -208,7 +208,7 @@ class XConnector:
             mentions = tuple(self._mention(t, users) for t in tweets)
             token = meta.get("next_token")
             if tweets:
-                oldest = str(min((int(t["id"]) for t in tweets)))
+                oldest = str(min(int(t["id"]) for t in tweets))
             if token and tweets:
                 progress: dict[str, Any] = {"run": {"newest": newest, "until": oldest}}
                 state[stream] = progress | ({"since_id": since} if since else {})
@@ -282,6 +282,9 @@ class XConnector:
 
     def send(self, message: OutboundMessage) -> SentMessage:
         self._require_write()
+        found = self.find_sent(message)  # send is safe to retry: look for an earlier post first
+        if found is not None:
+            return found
         if message.kind == "private_message":
             return self._send_dm(message)
         if not message.in_reply_to:

@@ -13,9 +13,7 @@ def settings_for(
     settings = Settings.model_validate(
         {
             "brands": [{"name": "acme", "keywords": ["acme"], "handles": ["acme_care"]}],
-            "sources": [
-                {"name": name, "platform": platform, "api_base_url": base_url, **options}
-            ],
+            "sources": [{"name": name, "platform": platform, "api_base_url": base_url, **options}],
             "secrets": secrets,
         }
     )

@@ -51,7 +51,8 @@ def test_search_paginates_and_commits_since_id_only_on_the_last_page(fake):
     keys = {m.native_id for p in pages for m in p.mentions}
     assert len(keys) == 25
     first = pages[0].mentions[0]
-    assert first.author_followers is not None and first.author_name
+    assert first.author_followers is not None
+    assert first.author_name
     assert first.url == f"https://x.com/{first.author}/status/{first.native_id}"
     # The next poll asks only for what is newer.
     fake.add_tweet("acme again")
@@ -82,7 +83,9 @@ def test_mentions_timeline_and_rate_limit_headers(fake):
     assert [m.text for p in pages for m in p.mentions] == ["@acme_care help"]
     assert cursor == {"mentions": {"since_id": "1001"}}
     rate = pages[0].rate_limit["mentions"]
-    assert rate["limit"] == 450 and rate["remaining"] < 450 and rate["reset"] > time.time()
+    assert rate["limit"] == 450
+    assert rate["remaining"] < 450
+    assert rate["reset"] > time.time()
 
 
 def test_429_waits_until_the_reset_then_goes_on(fake):
@@ -115,9 +118,7 @@ def test_429_with_a_far_reset_is_handed_to_the_scheduler(fake):
 
 def test_5xx_malformed_json_and_slow_answers_are_retried(fake):
     fake.add_tweet("acme")
-    fake.faults.extend(
-        [Fault(status=500), Fault(malformed=True), Fault(slow=True, delay=1.0)]
-    )
+    fake.faults.extend([Fault(status=500), Fault(malformed=True), Fault(slow=True, delay=1.0)])
     pages, _ = drain(connector(fake, mentions=False, retries=3, timeout="0.3s"))
     assert len(pages[0].mentions) == 1
     assert fake.count("GET", "search") == 4
@@ -133,7 +134,8 @@ def test_expired_token_is_an_auth_error_naming_the_variable(fake):
     fake.expired = True
     with pytest.raises(AuthError) as info:
         drain(connector(fake))
-    assert "401" in str(info.value) and "ESCUCHA_X_BEARER_TOKEN" in str(info.value)
+    assert "401" in str(info.value)
+    assert "ESCUCHA_X_BEARER_TOKEN" in str(info.value)
 
 
 def test_missing_secret_and_bad_option_are_named(fake):
@@ -155,7 +157,7 @@ def test_reply_and_dm_go_out_once_and_private_replies_are_read(fake):
                           in_reply_to=tweet)  # fmt: skip
     assert conn.find_sent(ack) is None
     sent = conn.send(ack)
-    # A retry after a crash: the platform refuses the duplicate and we recognise our post.
+    # A retry after a crash finds the earlier post instead of posting again.
     again = conn.send(ack)
     assert again.platform_id == sent.platform_id
     assert conn.find_sent(ack).platform_id == sent.platform_id
