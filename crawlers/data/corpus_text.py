@@ -889,6 +889,11 @@ REPLIES: dict[str, list[Template]] = {
         _c(2, "churn", "Yo ya me di de baja, no aguanté más.", "churn"),
         _t("other", "neutral", "advice", "Escríbeles por privado en X, por ahí contestan más rápido que por teléfono."),
         _t("question", "neutral", "advice", "¿Qué router te han puesto? ¿El blanco o el negro?"),
+        _t("other", "neutral", "advice", "Mira en la web de {brand} el mapa de incidencias, a veces sale ahí antes que en el teléfono."),
+        _c(1, "same", "Pues en {city} igual, la semana pasada estuvimos dos días con cortes."),
+        _t("other", "positive", "advice", "A mi hermano le pasó y al final era el cable del portal. Se lo cambiaron gratis."),
+        _t("question", "neutral", "advice", "¿Te han dado número de incidencia? Sin eso no hacen nada."),
+        _t("other", "neutral", "advice", "Yo tiraría de la hoja de reclamaciones, es lo único que funciona."),
     ],
     "en": [
         _c(1, "same", "Exactly the same here in {city}."),
@@ -899,6 +904,10 @@ REPLIES: dict[str, list[Template]] = {
         _t("question", "neutral", "advice", "Have you tried changing the wifi channel? Fixed it for me."),
         _t("other", "positive", "advice", "{brand} has been fine for me, might be your area."),
         _t("other", "neutral", "advice", "DM them on X, they answer faster there than on the phone."),
+        _c(1, "same", "Same in {city} last week, two days of drops."),
+        _t("question", "neutral", "advice", "Did they give you a ticket number? Nothing happens without one."),
+        _t("other", "positive", "advice", "Happened to my neighbour, turned out to be the cable in the building. Fixed for free."),
+        _t("other", "neutral", "advice", "Ask for the 'hoja de reclamaciones' in the shop, it gets things moving."),
     ],
 }
 

@@ -421,7 +421,7 @@ class Generator:
             text, title = self.compose(
                 platform, lang, brand, category, template, values, reply=parent is not None
             )
-            if text not in self.texts or category == "spam":
+            if text not in self.texts or category == "spam" or parent is not None:
                 break
         else:
             return None

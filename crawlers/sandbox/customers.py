@@ -162,8 +162,8 @@ _FILL = {
     },
 }
 _OPENERS = {
-    "es": ["Hola.", "Buenas,", "Hola, gracias por escribir.", ""],
-    "en": ["Hi,", "Hello,", "Hi, thanks for getting in touch.", ""],
+    "es": ["Hola.", "Buenas.", "Hola, gracias por escribir.", ""],
+    "en": ["Hi.", "Hello.", "Hi, thanks for getting in touch.", ""],
 }
 _ACCOUNT = {"es": "Mi número de cliente es {account}.", "en": "My account number is {account}."}
 _THANKS = {

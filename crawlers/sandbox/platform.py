@@ -110,9 +110,15 @@ class SandboxPlatform:
             yield Page(mentions=mentions, cursor={"position": stop, "epoch": epoch_text})
 
     def remaining(self, cursor: Mapping[str, Any] | None) -> int:
-        """How many corpus mentions are still to come after ``cursor``."""
-        position, _ = self._read_cursor(cursor)
-        return len(self.corpus) - position
+        """How many mentions are due now but not yet fetched after ``cursor`` (the backlog)."""
+        position, epoch = self._read_cursor(cursor)
+        return max(self.timeline(epoch).due(self._offsets, self.clock()) - position, 0)
+
+    def upcoming(self, cursor: Mapping[str, Any] | None) -> int:
+        """How many corpus mentions have not reached their replay time yet."""
+        position, epoch = self._read_cursor(cursor)
+        due = self.timeline(epoch).due(self._offsets, self.clock())
+        return len(self.corpus) - max(due, position)
 
     def _read_cursor(self, cursor: Mapping[str, Any] | None) -> tuple[int, datetime]:
         if not cursor:
