@@ -374,6 +374,7 @@ def _batches(
     mentions: list[Mention] = []
     bad: list[BadRow] = []
     seen = 0
+    reported = 0
     for line, record in records:
         seen += 1
         if isinstance(record, str):
@@ -385,10 +386,10 @@ def _batches(
                 bad.append(BadRow(line, str(exc)))
         if len(mentions) + len(bad) >= page_size:
             yield FileBatch(tuple(mentions), tuple(bad), lines.line, lines.offset)
-            mentions, bad = [], []
+            mentions, bad, reported = [], [], lines.offset
     if fresh and seen == 0:
         raise InputError("the file has no rows", path=lines.path, hint="nothing to import")
-    if mentions or bad:
+    if mentions or bad or (seen and lines.offset != reported):  # trailing blank lines count
         yield FileBatch(tuple(mentions), tuple(bad), lines.line, lines.offset)
 
 
@@ -462,8 +463,11 @@ def _plan(path: Path, previous: FileState | None) -> _Plan | None:
         raise InputError("no such file", path=str(path), hint="check the path") from None
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror})", path=str(path)) from None
-    if previous and previous.size == info.st_size and previous.mtime == info.st_mtime:
-        return None
+    unchanged = (
+        previous is not None and previous.size == info.st_size and previous.mtime == info.st_mtime
+    )
+    if previous and unchanged and (previous.error or previous.offset >= info.st_size):
+        return None  # read to the end (or failed) and not touched since
     head = min(info.st_size, HEAD_BYTES)
     try:
         sha = _head_sha(path, head)
@@ -472,8 +476,8 @@ def _plan(path: Path, previous: FileState | None) -> _Plan | None:
         )
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror})", path=str(path)) from None
-    if previous and same and info.st_size > previous.size:
-        # The same file, grown: carry on after the last stored page.
+    if previous and same and (info.st_size > previous.size or unchanged):
+        # The same file, grown or only partly read: carry on after the last stored page.
         return _Plan(previous.line, previous.offset or None, info.st_size, info.st_mtime, sha, head)
     if previous and not same:
         logger.info("file replaced, reading it again", extra={"path": str(path)})
