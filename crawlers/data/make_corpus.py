@@ -45,12 +45,12 @@ OUT = Path(__file__).parent / "sandbox_corpus.jsonl.gz"
 BASE_URL = "https://sandbox.escucha.local"
 
 PLATFORM_WEIGHTS = {
-    "x": 0.37,
-    "reddit": 0.16,
-    "youtube": 0.13,
-    "google_reviews": 0.14,
-    "forum": 0.17,
-    "news": 0.03,
+    "x": 0.46,
+    "reddit": 0.12,
+    "youtube": 0.12,
+    "google_reviews": 0.13,
+    "forum": 0.13,
+    "news": 0.04,
 }
 BRAND_WEIGHTS = {"Orbita": 0.64, "Celera": 0.22, "Ondanet": 0.14}
 CATEGORY_WEIGHTS = {
