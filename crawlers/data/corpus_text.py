@@ -758,6 +758,10 @@ NEWS: dict[str, list[Template]] = {
 
 CONTEXT: dict[str, dict[str, list[str]]] = {
     "es": {
+        "background": [
+            "Vivo en {city}.", "Soy cliente desde hace {years} años.", "Tengo el pack de fibra y dos líneas.",
+            "Antes estaba con {comp}.", "En casa somos cuatro.", "Teletrabajo desde casa.",
+        ],
         "any": [
             "Vivo en {city}.",
             "Soy cliente desde hace {years} años.",
@@ -784,6 +788,10 @@ CONTEXT: dict[str, dict[str, list[str]]] = {
         ],
     },
     "en": {
+        "background": [
+            "I live in {city}.", "Been a customer for {years} years.", "I have fibre plus two mobile lines.",
+            "I used to be with {comp}.", "There are four of us at home.", "I work from home.",
+        ],
         "any": [
             "I live in {city}.",
             "Been a customer for {years} years.",

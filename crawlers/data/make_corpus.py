@@ -324,7 +324,9 @@ class Generator:
             and wants_context
             and not reply
         ):
-            pool = CONTEXT[lang]["forum" if platform == "forum" else "any"]
+            pool = CONTEXT[lang]["background"]
+            if category == "complaint":
+                pool = CONTEXT[lang]["forum" if platform == "forum" else "any"]
             for _ in range(1 if platform != "forum" else rng.randrange(1, 3)):
                 extra = self.fill(self.pick(pool), lang, brand, values)
                 if extra not in parts:
@@ -338,7 +340,7 @@ class Generator:
         if platform == "x" and brand and "@" not in text and rng.random() < 0.45:
             handle = self.pick(HANDLES[brand])
             text = f"{handle} {text}" if rng.random() < 0.6 else f"{text} {handle}"
-        if platform == "x" and rng.random() < 0.15 and category != "spam":
+        if platform == "x" and brand and rng.random() < 0.15 and category != "spam":
             text += " " + self.pick(SLOTS["misc"]["hashtag_" + (brand or "Orbita")])
         title = None
         if platform in {"reddit", "forum"}:
@@ -552,7 +554,7 @@ def build(seed: int = SEED) -> list[dict[str, Any]]:
     rng = gen.rng
     while len(gen.items) < BASE_ITEMS:
         platform = gen.weighted(PLATFORM_WEIGHTS)
-        lang = "es" if rng.random() < (0.6 if platform == "news" else 0.47) else "en"
+        lang = "es" if rng.random() < (0.6 if platform == "news" else 0.5) else "en"
         offset = gen.base_offset()
         if platform == "news":
             template = gen.pick(NEWS[lang])
