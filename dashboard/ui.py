@@ -1,0 +1,245 @@
+"""What every page shares: the API client, the language, error panels, filters and safe text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
+
+from dashboard.client import ApiError, ApiUnavailable, Client
+from dashboard.i18n import t
+
+T = TypeVar("T")
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+PERIODS: dict[str, timedelta | None] = {
+    "period_24h": timedelta(hours=24),
+    "period_7d": timedelta(days=7),
+    "period_30d": timedelta(days=30),
+    "period_90d": timedelta(days=90),
+    "period_all": None,
+}
+
+
+# -- client, language ------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _client_for(base_url: str) -> Client:
+    return Client(base_url)
+
+
+def client() -> Client:
+    """The API client for the URL the entry point chose (``ESCUCHA_API_URL``)."""
+    return _client_for(str(st.session_state.get("api_url", DEFAULT_API_URL)))
+
+
+def lang() -> str:
+    return str(st.session_state.get("lang", "es"))
+
+
+def tr(key: str, **values: Any) -> str:
+    """The UI string ``key`` in the user's language."""
+    return t(key, lang(), **values)
+
+
+def translator() -> Callable[[str], str]:
+    """``tr`` bound to the current language, for widgets' ``format_func`` (which may run later)."""
+    language = lang()
+    return lambda key: t(key, language)
+
+
+def fetch(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call the API with a spinner; when it fails, show why and stop the page."""
+    try:
+        with st.spinner(tr("loading")):
+            return call(*args, **kwargs)
+    except ApiUnavailable as exc:
+        st.error(tr("api_down", url=exc.base_url, detail=exc.detail), icon="🔌")
+        st.stop()
+    except ApiError as exc:
+        st.error(tr("api_error", status=exc.status, detail=exc.detail), icon="⚠️")
+        st.stop()
+    raise AssertionError("unreachable")  # pragma: no cover - st.stop() raises
+
+
+def attempt(call: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """Like ``fetch`` for user actions: a refusal is shown and the page goes on."""
+    try:
+        with st.spinner(tr("loading")):
+            return call(*args, **kwargs)
+    except ApiUnavailable as exc:
+        st.error(tr("api_down", url=exc.base_url, detail=exc.detail), icon="🔌")
+    except ApiError as exc:
+        st.error(tr("api_error", status=exc.status, detail=exc.detail), icon="⚠️")
+    return None
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _ui_config(base_url: str) -> dict[str, Any]:
+    return _client_for(base_url).ui_config()
+
+
+def ui_config() -> dict[str, Any]:
+    """``/config/ui`` (brands, platforms, languages, teams...), cached for half a minute."""
+    return fetch(_ui_config, str(st.session_state.get("api_url", DEFAULT_API_URL)))
+
+
+def actor() -> str:
+    return str(st.session_state.get("actor") or "community-manager")
+
+
+# -- text written by the public --------------------------------------------------------------------
+
+# Every character Markdown, Streamlit's directives (:red[...], :emoji:) or KaTeX ($) could act on.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=^&\"'])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every Markdown/HTML control character escaped, so it renders literally."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    # Keep the author's line breaks: a Markdown hard break is two spaces before the newline.
+    return escaped.replace("\r\n", "\n").replace("\n", "  \n")
+
+
+def public_text(text: str | None, *, caption: str | None = None) -> None:
+    """Show text written by the public as text: no HTML, no Markdown, no links, no directives."""
+    with st.container(border=True):
+        if caption:
+            st.caption(escape_markdown(caption))
+        st.markdown(escape_markdown(text or ""))
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links from the public become links (never ``javascript:`` or ``data:``)."""
+    if url and re.match(r"^https?://[^\s]+$", url, re.IGNORECASE):
+        return url
+    return None
+
+
+# -- time ------------------------------------------------------------------------------------------
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def span(seconds: float) -> str:
+    """A short human duration: 45 s, 12 min, 3 h 05, 2 d 4 h."""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{int(seconds)} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d}"
+    return f"{int(seconds // 86400)} d {int(seconds % 86400 // 3600)} h"
+
+
+def minutes(value: Any) -> str:
+    return "—" if value is None else span(float(value) * 60)
+
+
+def percent(value: Any) -> str:
+    return "—" if value is None else f"{float(value) * 100:.0f} %"
+
+
+def sla_countdown(case: dict[str, Any], at: datetime | None = None) -> tuple[str, float]:
+    """The SLA clock that matters now, as a label and seconds left (negative when overdue)."""
+    at = at or now()
+    if case.get("sla_paused_at"):
+        return "⏸ " + tr("sla_paused"), float("inf")
+    if case.get("first_response_at") is None:
+        due = parse_time(case.get("first_response_due"))
+    else:
+        due = parse_time(case.get("resolution_due"))
+    if due is None:
+        return "—", float("inf")
+    left = (due - at).total_seconds()
+    if left < 0:
+        return "🔴 " + tr("sla_overdue", d=span(left)), left
+    marker = "🟠 " if left < 15 * 60 else "🟢 "
+    return marker + tr("sla_due_in", d=span(left)), left
+
+
+def urgency_label(level: Any, language: str | None = None) -> str:
+    icons = {0: "⚪", 1: "🔵", 2: "🟠", 3: "🔴"}
+    value = int(level or 0)
+    return f"{icons.get(value, '⚪')} {t(f'urgency_{value}', language or lang())}"
+
+
+def urgency_format() -> Callable[[Any], str]:
+    language = lang()
+    return lambda level: urgency_label(level, language)
+
+
+# -- filters ---------------------------------------------------------------------------------------
+
+
+def choose(
+    label_key: str, options: list[str], *, key: str, fmt: Callable[[str], str] | None = None
+) -> str | None:
+    """A selectbox with an "(any)" first option; answers ``None`` for any."""
+    everything = [""] + [o for o in options if o]
+    anything = tr("any")
+    picked = st.selectbox(
+        tr(label_key),
+        everything,
+        key=key,
+        format_func=lambda o: anything if o == "" else (fmt(o) if fmt else o),
+    )
+    return picked or None
+
+
+def period(key: str, default: str = "period_7d") -> tuple[datetime | None, datetime | None]:
+    names = list(PERIODS)
+    picked = st.selectbox(
+        tr("period"), names, index=names.index(default), key=key, format_func=translator()
+    )
+    length = PERIODS[picked or default]
+    if length is None:
+        return None, None
+    until = now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return until - length, until
+
+
+def listening_filters(prefix: str) -> dict[str, Any]:
+    """Period, brand, platform and language in one row."""
+    cfg = ui_config()
+    cols = st.columns(4)
+    with cols[0]:
+        since, until = period(f"{prefix}_period")
+    with cols[1]:
+        brands = [b["name"] for b in cfg.get("brands", [])]
+        for b in cfg.get("brands", []):
+            brands.extend(c for c in b.get("competitors", []) if c not in brands)
+        brand = choose("brand", brands, key=f"{prefix}_brand")
+    with cols[2]:
+        platform = choose("platform", list(cfg.get("platforms", [])), key=f"{prefix}_platform")
+    with cols[3]:
+        language = choose("lang", list(cfg.get("languages", [])), key=f"{prefix}_lang")
+    return {"since": since, "until": until, "brand": brand, "platform": platform, "lang": language}
+
+
+def team_names(cfg: dict[str, Any]) -> list[str]:
+    return [team["name"] for team in cfg.get("teams", [])]
+
+
+def agent_names(cfg: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    for team in cfg.get("teams", []):
+        names.extend(a for a in team.get("agents", []) if a not in names)
+    return names

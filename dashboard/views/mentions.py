@@ -1,0 +1,186 @@
+"""Mentions: search and filter everything ingested, correct labels, export the selection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
+
+from dashboard import ui
+from dashboard.ui import tr
+
+PAGE_SIZE = 100
+CORRECTABLE: dict[str, list[str]] = {
+    "sentiment": ["negative", "neutral", "positive"],
+    "urgency_level": ["0", "1", "2", "3"],
+    "intent": ["complaint", "question", "praise", "suggestion", "other"],
+    "complaint": ["0", "1"],
+}
+
+
+def _filters() -> dict[str, Any]:
+    spike_since = ui.parse_time(st.query_params.get("since"))
+    spike_until = ui.parse_time(st.query_params.get("until"))
+    q = st.text_input(tr("search"), key="m_q", help=tr("search_help"), placeholder="🔎")
+    if spike_since and spike_until:
+        head = st.columns([4, 1])
+        head[0].info(
+            tr("spike_filter", start=f"{spike_since:%Y-%m-%d %H:%M}", end=f"{spike_until:%H:%M}")
+        )
+        if head[1].button(tr("clear"), key="m_clear"):
+            st.query_params.clear()
+            st.rerun()
+        filters: dict[str, Any] = {"since": spike_since, "until": spike_until}
+        cfg = ui.ui_config()
+        cols = st.columns(3)
+        with cols[0]:
+            filters["platform"] = ui.choose("platform", cfg.get("platforms", []), key="m_platform")
+        with cols[1]:
+            filters["lang"] = ui.choose("lang", cfg.get("languages", []), key="m_lang")
+        with cols[2]:
+            filters["sentiment"] = ui.choose(
+                "sentiment", CORRECTABLE["sentiment"], key="m_sentiment", fmt=ui.translator()
+            )
+    else:
+        filters = ui.listening_filters("m")
+        cols = st.columns(3)
+        with cols[0]:
+            filters["sentiment"] = ui.choose(
+                "sentiment", CORRECTABLE["sentiment"], key="m_sentiment", fmt=ui.translator()
+            )
+        with cols[1]:
+            level = st.selectbox(
+                tr("min_urgency"), [0, 1, 2, 3], key="m_urgency", format_func=ui.urgency_format()
+            )
+            filters["min_urgency"] = level or None
+        with cols[2]:
+            filters["case"] = ui.choose(
+                "with_case",
+                ["open", "none"],
+                key="m_case",
+                fmt={"open": tr("case_open"), "none": tr("case_none_opt")}.__getitem__,
+            )
+    filters["q"] = q.strip() or None
+    return filters
+
+
+def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(items)
+    keep = [
+        c
+        for c in ("created_at", "platform", "brand", "lang", "author", "text", "sentiment",
+                  "urgency_level", "intent", "case_id", "key")
+        if c in frame
+    ]  # fmt: skip
+    frame = frame[keep]
+    if "created_at" in frame:
+        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return frame
+
+
+def _export(filters: dict[str, Any]) -> None:
+    with st.expander(tr("export"), icon="⬇️"):
+        cols = st.columns(2)
+        for col, fmt, mime in (
+            (cols[0], "csv", "text/csv"),
+            (cols[1], "parquet", "application/vnd.apache.parquet"),
+        ):
+            with col:
+                key = f"m_export_{fmt}"
+                if st.button(tr("export_prepare", fmt=fmt.upper()), key=f"{key}_go"):
+                    data = ui.attempt(ui.client().export_mentions, fmt, **filters)
+                    if data is not None:
+                        st.session_state[key] = data
+                if key in st.session_state:
+                    st.download_button(
+                        tr("export_download", fmt=fmt.upper()),
+                        st.session_state[key],
+                        file_name=f"mentions.{fmt}",
+                        mime=mime,
+                        key=f"{key}_dl",
+                        icon="💾",
+                    )
+
+
+def _inspect(items: list[dict[str, Any]]) -> None:
+    by_key = {m["key"]: m for m in items}
+
+    def describe(key: str) -> str:
+        text = str(by_key[key].get("text") or "").replace("\n", " ")
+        return f"{key} · {text[:70]}"
+
+    st.subheader(tr("inspect"))
+    key = st.selectbox(tr("m_mentions"), list(by_key), key="m_pick", format_func=describe)
+    if not key:
+        return
+    mention = by_key[key]
+    caption = " · ".join(
+        str(v) for v in (mention.get("platform"), mention.get("author"), mention.get("created_at"))
+    )
+    ui.public_text(mention.get("text"), caption=caption)
+    url = ui.safe_url(mention.get("url"))
+    if url:
+        st.link_button(tr("open_original"), url, icon="↗️")
+    if mention.get("case_id") and st.button(
+        f"{tr('open_case')} {mention['case_id']}", key="m_open_case", icon="🗂️"
+    ):
+        st.switch_page("views/case.py", query_params={"id": mention["case_id"]})
+
+    with st.form("m_correct", border=True):
+        st.markdown(f"**{tr('correct')}**")
+        cols = st.columns(2)
+        field = cols[0].selectbox(tr("field"), list(CORRECTABLE), key="m_field")
+        value = cols[1].selectbox(
+            tr("value"),
+            sorted({v for values in CORRECTABLE.values() for v in values}),
+            key="m_value",
+        )
+        submitted = st.form_submit_button(tr("save_correction"), icon="✏️")
+    if submitted and field and value:
+        if value not in CORRECTABLE[field]:
+            st.warning(f"{field}: {', '.join(CORRECTABLE[field])}")
+            return
+        result = ui.attempt(ui.client().correct, key, field, value, ui.actor())
+        if result is not None:
+            st.success(
+                tr(
+                    "correction_saved",
+                    field=field,
+                    old=result.get("old_value"),
+                    new=result.get("new_value"),
+                ),
+                icon="✅",
+            )
+
+
+def main() -> None:
+    st.title(tr("mentions_title"))
+    filters = _filters()
+    page = int(st.session_state.get("m_page", 1))
+    found = ui.fetch(
+        ui.client().mentions, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
+    )
+    total = int(found["total"])
+    pages = max(1, -(-total // PAGE_SIZE))
+    cols = st.columns([3, 1])
+    cols[0].caption(tr("mentions_total", n=f"{total:,}"))
+    cols[1].number_input(tr("page"), min_value=1, max_value=pages, step=1, key="m_page")
+    items: list[dict[str, Any]] = found["items"]
+    if not items:
+        st.info(tr("none_yet"))
+        return
+    st.dataframe(
+        _table(items),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "created_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "text": st.column_config.TextColumn(width="large"),
+        },
+    )
+    _export(filters)
+    _inspect(items)
+
+
+main()
