@@ -14,11 +14,14 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from statistics import median
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pipeline.records import utc
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ class SpikeConfig:
 
     weeks: int = 6  # same hour-of-week samples in the baseline
     min_weeks: int = 2  # no verdict on an hour with fewer past weeks of data
-    alpha: float = 1e-4  # one-sided significance per hour
+    alpha: float = 1e-5  # one-sided significance per hour
     min_count: int = 10  # an hour with fewer mentions is never a spike
     min_ratio: float = 1.5  # ...nor one under 1.5 times the expected count
     lookback: timedelta = timedelta(hours=24)  # hours (ending at ``now``) that are judged
@@ -110,21 +113,36 @@ def judge_hours(
     start: datetime | None = None,
 ) -> list[HourVerdict]:
     """The per-hour tests behind :func:`detect` (for dashboards and tuning)."""
+    import numpy as np  # imported here so that importing this module stays cheap
+
     counts = hourly(series)
     if not counts:
         return []
     first = floor_hour(start) if start is not None else min(counts)
     last = floor_hour(now) - HOUR  # the last complete hour
-    zone = ZoneInfo(config.timezone)
-    window_start = floor_hour(now) - config.lookback
-    phi = _dispersion(counts, first, window_start, config, zone)
+    size = int((last - first) / HOUR) + 1
+    if size <= 0:
+        return []
+    observed = np.zeros(size, dtype=np.int64)
+    for hour, count in counts.items():
+        index = int((hour - first) / HOUR)
+        if 0 <= index < size:
+            observed[index] = count
+    expected, weeks = _baselines(observed, _utc_offsets(first, size, config.timezone), config)
+    judged_from = max(0, size - int(config.lookback / HOUR))
+    kappa = _overdispersion(observed, expected, weeks, judged_from, config)
     verdicts = []
-    hour = max(window_start, first)
-    while hour <= last:
-        baseline = _baseline(counts, first, hour, config, zone)
-        if baseline is not None:
-            verdicts.append(_test(hour, counts.get(hour, 0), baseline, phi, config))
-        hour += HOUR
+    for index in range(judged_from, size):
+        if weeks[index] >= config.min_weeks:
+            verdicts.append(
+                _test(
+                    first + index * HOUR,
+                    int(observed[index]),
+                    (float(expected[index]), int(weeks[index])),
+                    kappa,
+                    config,
+                )
+            )
     return verdicts
 
 
@@ -216,61 +234,93 @@ def false_alarm_rate(alpha: float, hours_per_week: int = 168) -> float:
     return alpha * hours_per_week
 
 
-def _baseline(
-    counts: Mapping[datetime, int],
-    first: datetime,
-    hour: datetime,
-    config: SpikeConfig,
-    zone: ZoneInfo,
-) -> tuple[float, int] | None:
-    """Robust mean of the same local hour-of-week in past weeks, and how many weeks it used."""
-    local = hour.astimezone(zone)
-    samples = []
+def _utc_offsets(first: datetime, size: int, timezone: str) -> NDArray[Any]:
+    """The zone's UTC offset, in whole hours, at each hour of the series."""
+    import numpy as np
+
+    zone = ZoneInfo(timezone)
+    offsets = np.zeros(size, dtype=np.int64)
+    if timezone == "UTC":
+        return offsets
+    for index in range(size):
+        offset = (first + index * HOUR).astimezone(zone).utcoffset() or timedelta(0)
+        offsets[index] = round(offset / HOUR)
+    return offsets
+
+
+def _baselines(
+    observed: NDArray[Any], offsets: NDArray[Any], config: SpikeConfig
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Per hour: the robust mean of the same local hour-of-week in past weeks, and their number.
+
+    With four or more weeks the highest and lowest are dropped (a trimmed mean, so an old spike
+    or outage does not move the baseline); with two or three the median is used.
+    """
+    import numpy as np
+
+    size = len(observed)
+    index = np.arange(size)
+    samples = np.full((size, config.weeks), np.inf)
     for week in range(1, config.weeks + 1):
-        # wall-clock arithmetic in the local zone keeps "Monday 10:00" across DST changes
-        past = (local - timedelta(days=7 * week)).astimezone(UTC)
-        past = past.replace(minute=0, second=0, microsecond=0)
-        if past < first:
-            break
-        samples.append(counts.get(past, 0))
-    if len(samples) < config.min_weeks:
-        return None
-    if len(samples) >= 4:  # trimmed mean: drop the highest and lowest week
-        samples.sort()
-        return sum(samples[1:-1]) / (len(samples) - 2), len(samples) - 2
-    return float(median(samples)), len(samples)
+        back = index - 168 * week
+        # shift by the change of UTC offset so "Monday 10:00 local" stays 10:00 across DST
+        back = back + offsets - offsets[np.clip(back, 0, None)]
+        ok = back >= 0
+        samples[ok, week - 1] = observed[back[ok]]
+    weeks = np.isfinite(samples).sum(axis=1)
+    ordered = np.sort(samples, axis=1)  # missing weeks (inf) sort last
+    finite = np.where(np.isfinite(ordered), ordered, 0.0)
+    rows = np.arange(size)
+    top = finite[rows, np.clip(weeks - 1, 0, None)]
+    trimmed = (finite.sum(axis=1) - finite[:, 0] - top) / np.clip(weeks - 2, 1, None)
+    median3 = finite[:, 1]
+    median2 = (finite[:, 0] + finite[:, 1]) / 2
+    expected = np.where(weeks >= 4, trimmed, np.where(weeks == 3, median3, median2))
+    return expected, weeks
 
 
-def _dispersion(
-    counts: Mapping[datetime, int],
-    first: datetime,
-    until: datetime,
+def _overdispersion(
+    observed: NDArray[Any],
+    expected: NDArray[Any],
+    weeks: NDArray[Any],
+    until: int,
     config: SpikeConfig,
-    zone: ZoneInfo,
 ) -> float:
-    """Overdispersion factor (variance / mean, at least 1) from robust Pearson residuals."""
-    residuals = []
-    hour = max(first, until - config.dispersion_hours * HOUR)
-    while hour < until:
-        baseline = _baseline(counts, first, hour, config, zone)
-        if baseline is not None:
-            expected, n = baseline
-            spread = math.sqrt(max(expected, 1.0) * (1 + 1 / n))
-            residuals.append((counts.get(hour, 0) - expected) / spread)
-        hour += HOUR
-    if len(residuals) < 48:
-        return 1.0
-    centre = median(residuals)
-    mad = median(abs(r - centre) for r in residuals)
-    return max(1.0, (1.4826 * mad) ** 2)
+    """The negative binomial's extra variance (variance = m + kappa m^2), fitted robustly.
+
+    Chooses kappa so that the median absolute Pearson residual of the recent history before the
+    judged hours matches a unit normal (spikes and outages barely move a median).
+    """
+    import numpy as np
+
+    begin = max(0, until - config.dispersion_hours)
+    sel = slice(begin, until)
+    ok = weeks[sel] >= config.min_weeks
+    if int(ok.sum()) < 48:
+        return 0.0
+    x = observed[sel][ok].astype(float)
+    mean = np.maximum(expected[sel][ok], 0.5)
+    inflation = 1 + 1 / weeks[sel][ok]
+
+    def spread(kappa: float) -> float:
+        residual = (x - mean) / np.sqrt((mean + kappa * mean * mean) * inflation)
+        return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
+
+    if spread(0.0) <= 1.0:
+        return 0.0
+    low, high = 0.0, 4.0
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (middle, high) if spread(middle) > 1.0 else (low, middle)
+    return high
 
 
 def _test(
-    hour: datetime, observed: int, baseline: tuple[float, int], phi: float, config: SpikeConfig
+    hour: datetime, observed: int, baseline: tuple[float, int], kappa: float, config: SpikeConfig
 ) -> HourVerdict:
     expected, n = baseline
     mean = max(expected, 0.5)  # an empty baseline still allows a few mentions
-    variance = phi * mean * (1 + 1 / n)
+    variance = (mean + kappa * mean * mean) * (1 + 1 / n)
     if observed <= mean:
         return HourVerdict(hour, observed, expected, variance, 1.0, False)
     p_value = math.exp(_negative_binomial_log_sf(observed, mean, variance))
