@@ -1,0 +1,156 @@
+"""Every case action, taken from the Case page's composer, against the live seeded service."""
+
+from __future__ import annotations
+
+import httpx
+from streamlit.testing.v1 import AppTest  # noqa: TID253 - testing the dashboard
+
+from tests.dashboard.conftest import INJECTED, LiveApi, open_page, texts
+
+
+def case_with(live_api: LiveApi, words: str) -> dict:
+    found = httpx.get(f"{live_api.url}/cases", params={"limit": 200}).json()["items"]
+    for case in found:
+        if words in (case.get("text") or ""):
+            return case
+    raise AssertionError(f"no case whose text has {words!r}")
+
+
+def status_of(live_api: LiveApi, case_id: str) -> str:
+    return httpx.get(f"{live_api.url}/cases/{case_id}").json()["case"]["status"]
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_case_goes_from_new_to_closed_publicly_and_back(app: AppTest, live_api: LiveApi) -> None:
+    case = case_with(live_api, "caso 0")
+    case_id = case["id"]
+    at = open_page(app, "case", id=case_id)
+    assert at.title[0].value == f"Case {case_id}"
+    page = texts(at)
+    assert "Suggested next step: Acknowledge publicly" in page
+    assert "Will post **publicly** on **x**" in page
+    template = at.text_area(key=f"text_{case_id}_acknowledge").value
+    assert "cli0" in template  # prefilled from the template, for this author, in Spanish
+    assert "privado" in template
+
+    click(at, "do_acknowledge")
+    assert status_of(live_api, case_id) == "acknowledged"
+    assert "Done: Acknowledge publicly → acknowledged" in texts(at)
+
+    at.text_area(key=f"text_{case_id}_private_message").set_value("Hola, ¿nos das tu número?")
+    click(at, "do_private_message")
+    assert status_of(live_api, case_id) == "in_private"
+    detail = httpx.get(f"{live_api.url}/cases/{case_id}").json()
+    assert any(o["text"] == "Hola, ¿nos das tu número?" for o in detail["outbox"])
+
+    at.text_area(key=f"text_{case_id}_reply").set_value("Es el 600 000 000")
+    click(at, "do_customer_reply")
+    assert status_of(live_api, case_id) == "in_private"
+
+    click(at, "do_resolve")
+    assert status_of(live_api, case_id) == "resolved"
+    assert "Will post **publicly**" in texts(at)  # the closing reply's preview
+    click(at, "do_close_public")
+    assert status_of(live_api, case_id) == "closed_public"
+    click(at, "do_close")
+    assert status_of(live_api, case_id) == "closed"
+    click(at, "do_reopen")
+    assert status_of(live_api, case_id) == "in_private"
+
+    timeline = at.dataframe[-2].value if len(at.dataframe) > 1 else at.dataframe[0].value
+    assert {"acknowledge", "private_message", "resolve", "close_public"} <= set(
+        timeline.get("action", [])
+    )
+
+
+def test_a_refused_action_shows_the_reason(app: AppTest, live_api: LiveApi) -> None:
+    case = case_with(live_api, "caso 5")
+    at = open_page(app, "case", id=case["id"])
+    click(at, "do_close")
+    assert status_of(live_api, case["id"]) == "new"
+    assert "409" in at.error[0].value
+
+
+def test_dismiss_needs_a_reason(app: AppTest, live_api: LiveApi) -> None:
+    case = case_with(live_api, "caso 1")
+    at = open_page(app, "case", id=case["id"])
+    click(at, "do_dismiss")
+    assert "Write a reason." in texts(at)
+    assert status_of(live_api, case["id"]) == "new"
+    at.text_input(key="reason_dismiss").set_value("spam")
+    click(at, "do_dismiss")
+    assert status_of(live_api, case["id"]) == "dismissed"
+
+
+def test_escalate_to_another_team_and_level(app: AppTest, live_api: LiveApi) -> None:
+    case = case_with(live_api, "caso 2")
+    at = open_page(app, "case", id=case["id"])
+    at.selectbox(key="esc_team").set_value("crisis")
+    at.selectbox(key="esc_level").set_value("country")
+    at.text_input(key="reason_escalate").set_value("posible caída general")
+    click(at, "do_escalate")
+    detail = httpx.get(f"{live_api.url}/cases/{case['id']}").json()["case"]
+    assert detail["team"] == "crisis"
+    assert detail["level"] == "country"
+
+
+def test_assign_from_the_case_page(app: AppTest, live_api: LiveApi) -> None:
+    case = case_with(live_api, "caso 3")
+    at = open_page(app, "case", id=case["id"])
+    at.selectbox(key="case_assignee").set_value("mateo")
+    click(at, "do_assign")
+    assert httpx.get(f"{live_api.url}/cases/{case['id']}").json()["case"]["assignee"] == "mateo"
+
+
+def test_bulk_assign_from_the_queue(app: AppTest, live_api: LiveApi) -> None:
+    ids = [case_with(live_api, words)["id"] for words in ("caso 4", "dos veces")]
+    at = open_page(app, "queue")
+    at.multiselect(key="q_bulk_pick").set_value(ids).run()
+    at.selectbox(key="q_bulk_who").set_value("lucia")
+    click(at, "q_bulk")
+    assert "2 cases assigned to lucia." in texts(at)
+    for case_id in ids:
+        assert httpx.get(f"{live_api.url}/cases/{case_id}").json()["case"]["assignee"] == "lucia"
+
+
+def test_the_queue_opens_a_case(app: AppTest, live_api: LiveApi) -> None:
+    at = open_page(app, "queue")
+    wanted = at.selectbox(key="q_open_pick").options[0]
+    click(at, "q_open")
+    assert at.title[0].value.startswith("Case C-")
+    assert wanted.startswith(at.title[0].value.removeprefix("Case "))
+
+
+def test_public_text_is_shown_literally(app: AppTest, live_api: LiveApi) -> None:
+    case = case_with(live_api, "<script>")
+    at = open_page(app, "case", id=case["id"])
+    shown = [m.value for m in at.markdown if "script" in m.value]
+    assert shown, "the mention is on the page"
+    for value in shown:
+        # Every Markdown/HTML control character is escaped, so nothing renders as markup.
+        assert "<script>" not in value
+        assert "\\<script\\>" in value
+        assert "\\*\\*negrita\\*\\*" in value
+        assert "\\[pulsa\\]\\(javascript\\:alert\\(1\\)\\)" in value
+    assert INJECTED.startswith("<script>")
+
+
+def test_mentions_correction_and_export(app: AppTest, live_api: LiveApi) -> None:
+    at = open_page(app, "mentions")
+    at.selectbox(key="m_period").set_value("period_all").run()
+    at.text_input(key="m_q").set_value("Celera mejor").run()
+    assert list(at.dataframe[0].value["author"]) == ["dora"]
+    at.selectbox(key="m_field").set_value("sentiment")
+    at.selectbox(key="m_value").set_value("neutral")
+    at.button[-1].click().run()  # the form's submit button
+    assert "Correction stored for retraining: sentiment positive → neutral" in texts(at)
+
+    click(at, "m_export_csv_go")
+    data = at.session_state["m_export_csv"]
+    assert data.decode().splitlines()[0].startswith("key,")
+    assert len(data.decode().strip().splitlines()) == 2  # the header and dora's mention
