@@ -378,7 +378,7 @@ def stats(
             by_status = dict(
                 cur.execute("SELECT status, count(*) FROM cases GROUP BY 1").fetchall()
             )
-            result = {
+            result: dict[str, Any] = {
                 "mentions": mq.count(cur),
                 "cases": {str(k): int(v) for k, v in by_status.items()},
                 "outbox": oq.counts(cur),

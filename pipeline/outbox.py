@@ -111,7 +111,8 @@ class OutboxWorker:
 
     def _backoff(self, intent: dict[str, Any]) -> timedelta:
         attempts = int(intent["attempts"]) + 1
-        return min(self.base_delay * (2 ** (attempts - 1)), timedelta(minutes=30))
+        delay: timedelta = self.base_delay * (2 ** (attempts - 1))
+        return min(delay, timedelta(minutes=30))
 
     def _retry(self, intent: dict[str, Any], error: str, wait: timedelta) -> str:
         if int(intent["attempts"]) + 1 >= self.max_attempts:

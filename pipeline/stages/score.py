@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import logging
 
+import pyarrow as pa
+
 from classifiers.base import Classifier
 from pipeline.records import TextItem, utcnow
 from pipeline.stages.enrich import BrandMatcher, near_duplicate_key
 from pipeline.store import Store, rows
 
 logger = logging.getLogger(__name__)
+
+_SCHEMA = pa.schema(
+    [
+        ("mention_key", pa.string()), ("model_version", pa.string()), ("lang", pa.string()),
+        ("sentiment", pa.string()), ("p_negative", pa.float64()), ("p_neutral", pa.float64()),
+        ("p_positive", pa.float64()), ("complaint", pa.float64()), ("intent", pa.string()),
+        ("urgency_score", pa.float64()), ("urgency_level", pa.int32()),
+        ("urgency_reasons", pa.list_(pa.string())), ("scored_at", pa.timestamp("us", tz="UTC")),
+        ("mention_lang", pa.string()), ("brand", pa.string()), ("cluster_key", pa.string()),
+    ]
+)  # fmt: skip
 
 
 def score_pending(
@@ -45,27 +58,44 @@ def score_pending(
     ]
     predictions = classifier.predict(items)
     now = utcnow()
+    scored = pa.Table.from_pylist(
+        [
+            {
+                "mention_key": row["key"],
+                "model_version": p.model_version,
+                "lang": p.lang,
+                "sentiment": p.sentiment,
+                "p_negative": float(p.sentiment_scores["negative"]),
+                "p_neutral": float(p.sentiment_scores["neutral"]),
+                "p_positive": float(p.sentiment_scores["positive"]),
+                "complaint": float(p.complaint),
+                "intent": p.intent,
+                "urgency_score": float(p.urgency.score),
+                "urgency_level": int(p.urgency.level),
+                "urgency_reasons": list(p.urgency.reasons),
+                "scored_at": now,
+                "mention_lang": row["lang_hint"] or p.lang,
+                "brand": matcher.match(row["text"], row["title"]),
+                "cluster_key": near_duplicate_key(row["text"]),
+            }
+            for row, p in zip(pending, predictions, strict=True)
+        ],
+        schema=_SCHEMA,
+    )
     with store.transaction() as cur:
-        for row, prediction in zip(pending, predictions, strict=True):
-            scores = prediction.sentiment_scores
+        cur.register("scored_batch", scored)
+        try:
             cur.execute(
-                """INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    row["key"], prediction.model_version, prediction.lang, prediction.sentiment,
-                    scores["negative"], scores["neutral"], scores["positive"],
-                    prediction.complaint, prediction.intent, prediction.urgency.score,
-                    prediction.urgency.level, list(prediction.urgency.reasons), now,
-                ],
-            )  # fmt: skip
-            cur.execute(
-                """UPDATE mentions SET lang = ?, brand = ?, cluster_key = ?, stage = 'scored'
-                   WHERE key = ?""",
-                [
-                    row["lang_hint"] or prediction.lang,
-                    matcher.match(row["text"], row["title"]),
-                    near_duplicate_key(row["text"]),
-                    row["key"],
-                ],
+                """INSERT OR REPLACE INTO scores SELECT mention_key, model_version, lang, sentiment,
+                       p_negative, p_neutral, p_positive, complaint, intent, urgency_score,
+                       urgency_level, urgency_reasons, scored_at FROM scored_batch"""
             )
+            cur.execute(
+                """UPDATE mentions SET lang = b.mention_lang, brand = b.brand,
+                       cluster_key = b.cluster_key, stage = 'scored'
+                   FROM scored_batch b WHERE mentions.key = b.mention_key"""
+            )
+        finally:
+            cur.unregister("scored_batch")
     logger.debug("scored %d mentions", len(pending))
     return len(pending)

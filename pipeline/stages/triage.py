@@ -105,22 +105,34 @@ def triage_pending(
                WHERE m.stage = 'scored' ORDER BY m.created_at LIMIT ?""",
             [batch],
         )
+    ignored: list[str] = []
+    # Our own replies come back from platform searches: they never open cases.
+    ours = {fold(h).lstrip("@").removeprefix("u/") for b in settings.brands for h in b.handles}
     for mention in pending:
+        author = fold(mention["author"]).lstrip("@").removeprefix("u/")
+        rule = (
+            matching_rule(settings.rules, mention)
+            if mention["brand"] in own and author not in ours
+            else None
+        )
+        if rule is None or rule.action == "ignore":
+            ignored.append(mention["key"])
+            continue
         with store.transaction() as cur:
-            rule = None
-            if mention["brand"] in own:
-                rule = matching_rule(settings.rules, mention)
-            if rule is None or rule.action == "ignore":
-                result.ignored += 1
-            else:
-                outcome = _open_or_join(cur, settings, rule, mention, clock())
-                if outcome.startswith("C-"):
-                    result.opened.append(outcome)
-                elif outcome == "reopened":
-                    result.reopened += 1
-                else:
-                    result.attached += 1
+            outcome = _open_or_join(cur, settings, rule, mention, clock())
             cur.execute("UPDATE mentions SET stage = 'triaged' WHERE key = ?", [mention["key"]])
+        if outcome.startswith("C-"):
+            result.opened.append(outcome)
+        elif outcome == "reopened":
+            result.reopened += 1
+        else:
+            result.attached += 1
+    if ignored:
+        with store.transaction() as cur:
+            cur.execute(
+                "UPDATE mentions SET stage = 'triaged' WHERE key IN (SELECT unnest(?))", [ignored]
+            )
+        result.ignored = len(ignored)
     return result
 
 
