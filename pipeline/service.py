@@ -13,6 +13,7 @@ from typing import Any
 
 from classifiers.base import Classifier
 from crawlers.base import Channel, Source, build_source
+from pipeline.alerting import AlertWatcher
 from pipeline.cases import CaseService
 from pipeline.errors import EscuchaError
 from pipeline.outbox import OutboxRun, OutboxWorker
@@ -46,6 +47,7 @@ class CycleReport:
     triage: TriageResult = field(default_factory=TriageResult)
     outbox: OutboxRun = field(default_factory=OutboxRun)
     private_messages: int = 0
+    alerts: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -72,6 +74,7 @@ class Service:
         self.source_errors: dict[str, str] = {}
         self.sources = sources if sources is not None else self._build_sources()
         self.outbox = OutboxWorker(store, self.channel_for, clock=clock)
+        self.alerts = AlertWatcher(store, settings, clock=clock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cycle_lock = threading.Lock()
@@ -132,6 +135,10 @@ class Service:
             self._score_and_triage(report)
             report.outbox = self.outbox.run_once()
             report.private_messages = self.poll_private_messages()
+            try:
+                report.alerts = len(self.alerts.run_once())
+            except EscuchaError as exc:
+                report.errors.append(str(exc))
             return report
 
     def _configured(self, name: str) -> bool:

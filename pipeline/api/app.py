@@ -100,6 +100,19 @@ def sources(service: ServiceDep) -> list[dict[str, Any]]:
     return health_rows
 
 
+@router.get("/alerts")
+def list_alerts(service: ServiceDep, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    with service.store.read() as cur:
+        items = rows(
+            cur,
+            "SELECT id, kind, dedupe_key, severity, title, body, created_at, status, error"
+            " FROM alerts ORDER BY id DESC LIMIT ? OFFSET ?",
+            [limit, offset],
+        )
+        total = cur.execute("SELECT count(*) FROM alerts").fetchone()
+    return {"items": items, "total": int(total[0]) if total else 0}
+
+
 @router.get("/config/ui")
 def ui_config(service: ServiceDep) -> dict[str, Any]:
     settings = service.settings
