@@ -1,0 +1,46 @@
+"""Intent (complaint, question, praise, suggestion, other) from the model's scores and the wording.
+
+No labelled intent data exists for brand mentions, so intent is derived: the complaint head decides
+complaints; question marks and Spanish/English question openers decide questions; suggestion
+phrases decide suggestions; clearly positive sentiment is praise.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+_QUESTION = re.compile(
+    r"(\?|^\s*(how|what|when|where|why|which|who|can|could|does|do|is|are|will|should)\b"
+    r"|\b(anyone know|any idea|alguien sabe|sabeis|saben|como puedo|como se|donde|cuando"
+    r"|que tengo que|se puede|podeis|pueden|me podrian|is there a way))",
+    re.IGNORECASE,
+)
+_SUGGESTION = re.compile(
+    r"\b(you should|should add|would be (nice|great|good)|please add|i suggest|suggestion"
+    r"|why not add|it'd be (nice|great)|deberian|seria (bueno|genial|util|ideal)|sugiero|sugerencia"
+    r"|propongo|estaria bien|ojala (pusieran|anadieran|tuvieran)|podrian (anadir|poner|incluir))\b",
+    re.IGNORECASE,
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, so one pattern matches "cómo" and "como"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def derive_intent(
+    text: str, sentiment: Mapping[str, float], complaint: float, threshold: float = 0.5
+) -> str:
+    folded = fold(text)
+    if complaint >= threshold:
+        return "complaint"
+    if _SUGGESTION.search(folded):
+        return "suggestion"
+    if _QUESTION.search(folded):
+        return "question"
+    if sentiment.get("positive", 0.0) >= 0.5:
+        return "praise"
+    return "other"

@@ -1,0 +1,172 @@
+"""The default classifier: the fine-tuned multi-task MiniLM, run fast on CPU.
+
+Inference sorts texts by length and pads each batch only to its longest text (length-bucketed
+batches with dynamic padding), runs under ``torch.inference_mode`` with the configured thread count,
+and by default uses dynamic int8 quantisation of the linear layers (chosen by measurement; see
+docs/models.md). Sentiment for non-English text is blended with the character n-gram model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from classifiers import network
+from classifiers.charngram import CharNgramModel
+from classifiers.intent import derive_intent
+from classifiers.language import SUPPORTED, UNDETERMINED, detect_many
+from classifiers.urgency import ModelView, assess
+from pipeline.errors import ClassifierError
+from pipeline.records import SENTIMENTS, Prediction, TextItem
+from pipeline.settings import ModelSettings
+
+logger = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "bf16", "int8")
+
+
+def quantize_int8(net: Any) -> Any:
+    """Dynamic int8 quantisation of the linear layers (int8 weights, activations per batch)."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantize: Any = torch.ao.quantization.quantize_dynamic
+        return quantize(net, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+class TransformerClassifier:
+    """Scores texts for language, sentiment, complaint, intent and urgency."""
+
+    def __init__(self, folder: Path, settings: ModelSettings | None = None) -> None:
+        settings = settings or ModelSettings()
+        self.folder = folder
+        try:
+            self.config: dict[str, Any] = json.loads((folder / "config.json").read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ClassifierError(
+                f"cannot read the model config {folder / 'config.json'} ({exc})",
+                hint="train a model with `escucha train` or fix model.name_or_path",
+            ) from exc
+        import torch
+        from transformers import AutoTokenizer
+
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        self.batch_size = settings.batch_size
+        self.max_length = min(settings.max_length, int(self.config.get("max_length", 128)) * 2)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.net = network.load(folder)
+        self.char_model = CharNgramModel.load(folder)
+        blend = self.config.get("char_blend", {})
+        self.char_weight = float(blend.get("weight_non_english", 0.0))
+        self.char_weight_en = float(blend.get("weight_english", 0.0))
+        self.complaint_threshold = float(self.config.get("complaint_threshold", 0.5))
+        precision: str = settings.precision
+        if precision == "auto":
+            precision = str(self.config.get("precision", "fp32"))
+        self.precision = precision if precision in PRECISIONS else "fp32"
+        if self.precision == "int8":
+            self.net = quantize_int8(self.net)
+        elif self.precision == "bf16":
+            self.net = self.net.to(torch.bfloat16)
+        self._version = f"{self.config.get('name', folder.name)}@{self.config.get('version', '0')}"
+        logger.info("loaded model %s (%s)", self._version, self.precision)
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def raw_scores(self, texts: Sequence[str]) -> dict[str, Any]:
+        """Transformer outputs: ``sentiment`` probs (n, 3), ``complaint`` and ``severity`` (n,)."""
+        import numpy as np
+        import torch
+
+        n = len(texts)
+        sentiment = np.zeros((n, 3), dtype=np.float32)
+        complaint = np.zeros(n, dtype=np.float32)
+        severity = np.zeros(n, dtype=np.float32)
+        order = sorted(range(n), key=lambda i: len(texts[i]))
+        with torch.inference_mode():
+            for start in range(0, n, self.batch_size):
+                index = order[start : start + self.batch_size]
+                encoded = self.tokenizer(
+                    [texts[i] or " " for i in index],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                out = network.forward(self.net, encoded["input_ids"], encoded["attention_mask"])
+                sentiment[index] = torch.softmax(out["sentiment"].float(), -1).numpy()
+                complaint[index] = torch.sigmoid(out["complaint"].float()).numpy()
+                severity[index] = torch.sigmoid(out["severity"].float()).numpy()
+        return {"sentiment": sentiment, "complaint": complaint, "severity": severity}
+
+    def scores(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, Any]:
+        """Raw scores with sentiment blended with the char n-gram model for non-English text."""
+        import numpy as np
+
+        raw = self.raw_scores(texts)
+        if self.char_model is None:
+            return raw
+        weights = np.array(
+            [self.char_weight_en if lang == "en" else self.char_weight for lang in langs],
+            dtype=np.float32,
+        )
+        chosen = np.flatnonzero(weights > 0)
+        if len(chosen):
+            char = self.char_model.predict_proba([texts[int(i)] for i in chosen])
+            w = weights[chosen][:, None]
+            raw["sentiment"][chosen] = (1 - w) * raw["sentiment"][chosen] + w * char
+        return raw
+
+    def languages(self, items: Sequence[TextItem]) -> list[str]:
+        """The item's own language where known and supported, else the detected one."""
+        langs = [
+            (item.lang or "").lower()[:2] if (item.lang or "").lower()[:2] in SUPPORTED else ""
+            for item in items
+        ]
+        todo = [i for i, lang in enumerate(langs) if not lang]
+        for i, lang in zip(todo, detect_many([items[i].text for i in todo]), strict=True):
+            langs[i] = lang
+        return langs
+
+    def predict(self, items: Sequence[TextItem]) -> list[Prediction]:
+        if not items:
+            return []
+        try:
+            langs = self.languages(items)
+            raw = self.scores([item.text for item in items], langs)
+        except (RuntimeError, ValueError) as exc:
+            raise ClassifierError(
+                f"the model {self._version} failed on a batch of {len(items)} texts ({exc})",
+                hint="check model.max_length and model.batch_size, or set model.precision = 'fp32'",
+            ) from exc
+        predictions = []
+        for i, item in enumerate(items):
+            probs = {label: float(raw["sentiment"][i][k]) for k, label in enumerate(SENTIMENTS)}
+            sentiment = max(probs, key=probs.__getitem__)
+            complaint = float(raw["complaint"][i])
+            view = ModelView(
+                complaint=complaint,
+                severity=float(raw["severity"][i]),
+                negative=probs["negative"],
+                threshold=self.complaint_threshold,
+            )
+            predictions.append(
+                Prediction(
+                    lang=langs[i] or UNDETERMINED,
+                    sentiment=sentiment,
+                    sentiment_scores=probs,
+                    complaint=complaint,
+                    intent=derive_intent(item.text, probs, complaint, self.complaint_threshold),
+                    urgency=assess(item, view),
+                    model_version=self._version,
+                )
+            )
+        return predictions

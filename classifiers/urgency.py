@@ -1,0 +1,394 @@
+"""Urgency: the model's complaint/severity view combined with explicit Spanish and English signals.
+
+Each signal found adds evidence with a weight; evidence combines as a noisy-or
+(``1 - prod(1 - w)``) into a score in [0, 1], cut into levels 0 none, 1 normal, 2 high,
+3 critical. Every contribution leaves a short English reason ("safety: gas leak",
+"reach: 120k followers") so an agent sees why a mention was ranked where it is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from classifiers.intent import fold
+from pipeline.records import TextItem, Urgency
+
+LEVEL_CUTS = (0.22, 0.5, 0.78)  # score ≥ cut → level 1, 2, 3 (tuned on the brand-mention set)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelView:
+    """What the transformer says about one text."""
+
+    complaint: float  # probability
+    severity: float  # [0, 1]
+    negative: float  # p(negative)
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    reason: str
+    weight: float
+    pattern: re.Pattern[str]
+    critical: bool = False  # safety-class: never below level 2 when the text is negative
+
+
+def _p(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(alternatives) + r")", re.IGNORECASE)
+
+
+SIGNALS: tuple[Signal, ...] = (
+    Signal(
+        "safety: gas leak",
+        0.85,
+        _p(
+            r"fuga de gas",
+            r"escape de gas",
+            r"olor (fuerte )?a gas",
+            r"huele (\w+ )?a gas",
+            r"gas leak",
+            r"smell(s|ing)? (\w+ )?(of )?gas",
+            r"leaking gas",
+            r"monoxido",
+            r"carbon monoxide",
+        ),
+        critical=True,
+    ),
+    Signal(
+        "hazard: fire",
+        0.8,
+        _p(
+            r"incendio",
+            r"se (ha )?(incendi|quem)",
+            r"salio (humo|fuego)",
+            r"sale humo",
+            r"echa(ba)? humo",
+            r"en llamas",
+            r"caught fire",
+            r"burst into flames",
+            r"on fire and",
+            r"smoke (coming|pouring)",
+            r"started smoking",
+            r"exploto",
+            r"exploded",
+            r"explosion",
+        ),
+        critical=True,
+    ),
+    Signal(
+        "hazard: electrical",
+        0.8,
+        _p(
+            r"descarga electrica",
+            r"calambrazo",
+            r"me dio (la )?corriente",
+            r"chispas",
+            r"cortocircuito",
+            r"cables? (pelados?|sueltos?|al aire)",
+            r"electric shock",
+            r"electrocut",
+            r"sparks?",
+            r"exposed wires?",
+            r"live wires?",
+            r"short circuit",
+        ),
+        critical=True,
+    ),
+    Signal(
+        "safety: injury",
+        0.8,
+        _p(
+            r"herid[oa]s?",
+            r"lesion",
+            r"hospital",
+            r"urgencias",
+            r"intoxica",
+            r"me (he )?quemad",
+            r"se (ha )?quemad",
+            r"sangr",
+            r"ambulancia",
+            r"injur",
+            r"hurt (my|me|him|her|them)",
+            r"burn(ed|t) (my|his|her|their)",
+            r"food poisoning",
+            r"poisoned",
+            r"emergency room",
+            r"\ber\b",
+            r"bleeding",
+            r"choking",
+            r"allergic reaction",
+            r"reaccion alergica",
+            r"alergeno",
+            r"peligro de muerte",
+            r"could have (died|killed)",
+            r"casi (me )?mat",
+        ),
+        critical=True,
+    ),
+    Signal(
+        "vehicle defect",
+        0.8,
+        _p(
+            r"(los )?frenos? (fall|no funciona|no responde)",
+            r"sin frenos",
+            r"brakes? (fail|failed|failing|stopped|gave out)",
+            r"airbag",
+            r"se (me )?(apag|par)o en"
+            r" (la )?(autopista|autovia|carretera)",
+            r"stalled on the (highway|motorway|freeway)",
+            r"steering (failed|locked)",
+            r"direccion se bloque",
+            r"recall",
+            r"llamada a revision",
+            r"acelerador (se )?(queda|bloque)",
+            r"accelerat(or|ion) stuck",
+        ),
+        critical=True,
+    ),
+    Signal(
+        "fraud: account or payment",
+        0.72,
+        _p(
+            r"fraude",
+            r"estafa",
+            r"me han hackeado",
+            r"hackearon",
+            r"hackeada",
+            r"suplantacion",
+            r"cargos? (no autorizad|desconocid|que no he hecho|fraudulent)",
+            r"phishing",
+            r"me han robado",
+            r"robo de (identidad|datos)",
+            r"vaciado la cuenta",
+            r"fraud",
+            r"scam",
+            r"hacked",
+            r"unauthori[sz]ed (charge|transaction|access|payment)",
+            r"charges? i (didn.?t|did not) make",
+            r"identity theft",
+            r"stolen",
+            r"drained my",
+        ),
+        critical=True,
+    ),
+    Signal(
+        "data leak",
+        0.75,
+        _p(
+            r"filtracion de datos",
+            r"han filtrado",
+            r"datos (personales )?(expuestos|filtrados)",
+            r"brecha de (datos|seguridad)",
+            r"data (breach|leak)",
+            r"leaked (my|our|customer)",
+            r"exposed (my|our|customer) (data|details|information)",
+            r"veo los datos de otro",
+            r"someone else.?s (account|data|details)",
+        ),
+        critical=True,
+    ),
+    Signal(
+        "legal: lawyer or regulator",
+        0.55,
+        _p(
+            r"abogad",
+            r"denuncia",
+            r"demanda(r|re|remos)?\b",
+            r"juzgado",
+            r"tribunal",
+            r"consumo",
+            r"\bfacua\b",
+            r"\bocu\b",
+            r"cnmc",
+            r"banco de espana",
+            r"hoja de reclamaciones",
+            r"lawyer",
+            r"attorney",
+            r"su(e|ing) (you|them)",
+            r"lawsuit",
+            r"legal action",
+            r"small claims",
+            r"\bfcc\b",
+            r"\bftc\b",
+            r"\bofcom\b",
+            r"\bcfpb\b",
+            r"ombudsman",
+            r"trading standards",
+            r"regulator",
+            r"better business bureau",
+            r"\bbbb\b",
+        ),
+    ),
+    Signal(
+        "outage: many affected",
+        0.5,
+        _p(
+            r"caida (general|masiva|del servicio)",
+            r"todo el (barrio|pueblo|edificio|mundo)",
+            r"toda la (ciudad|zona|calle)",
+            r"sin (servicio|internet|luz|cobertura|red) (desde|en toda|"
+            r"todo|toda|hace)",
+            r"apagon",
+            r"nadie (tiene|puede)",
+            r"a todos (nos|los)",
+            r"no soy el unico",
+            r"somos muchos",
+            r"whole (city|town|neighbou?rhood|area|building)",
+            r"(massive|major|widespread|nationwide) outage",
+            r"outage",
+            r"everyone (is|here|in)",
+            r"not the only one",
+            r"is (it )?down for everyone",
+            r"all over the (city|country)",
+            r"(down|offline) (since|for) (hours|days|\d+)",
+            r"power cut",
+            r"blackout",
+        ),
+    ),
+    Signal(
+        "churn threat",
+        0.35,
+        _p(
+            r"me (doy de baja|voy a (ir|cambiar|pasar))",
+            r"darme de baja",
+            r"cancelar (el|mi) "
+            r"(contrato|cuenta|suscripcion|linea)",
+            r"me paso a",
+            r"me cambio a",
+            r"portabilidad",
+            r"nunca mas",
+            r"ultima vez que",
+            r"switching to",
+            r"cancel(l?ing)? my",
+            r"i.?m leaving",
+            r"i.?ll (leave|switch|go to)",
+            r"never (again|buying|using|flying|ordering)",
+            r"close my account",
+            r"last time i",
+            r"taking my (money|business)",
+        ),
+    ),
+    Signal(
+        "press or viral attention",
+        0.45,
+        _p(
+            r"periodist",
+            r"prensa",
+            r"medios",
+            r"television",
+            r"telediario",
+            r"viral",
+            r"compartid[oa] (mil|miles)",
+            r"journalist",
+            r"reporter",
+            r"the press",
+            r"news (story|"
+            r"outlet)",
+            r"going viral",
+            r"went viral",
+            r"thread blew up",
+            r"\bmillones de (visitas|"
+            r"views)",
+            r"millions of views",
+            r"retweet (this|if)",
+            r"rt (this|if|para)",
+            r"que se entere todo el mundo",
+            r"spread the word",
+            r"difundid",
+            r"difunde",
+        ),
+    ),
+)
+
+_REPEAT = _p(
+    r"(tercera|cuarta|quinta|enesima|\d+a?) (vez|llamada)",
+    r"(llevo|van) (\d+|dos|tres|cuatro|"
+    r"varias|muchas) (llamadas|semanas|dias|meses|veces)",
+    r"nadie (me )?(responde|contesta)",
+    r"sin respuesta",
+    r"no (me )?contestan",
+    r"sigo esperando",
+    r"otra vez",
+    r"(third|fourth|fifth|\d+(st|nd|rd|th)) (time|call|email)",
+    r"(still|been) waiting",
+    r"no (one|response|reply|answer)",
+    r"nobody (answers|replies|responds)",
+    r"(called|emailed|messaged|contacted) (you )?(\d+|two|three|four|five|several|many) times",
+    r"again and again",
+    r"(weeks|days|months) (now|later)",
+)
+_NEGATED = re.compile(r"\b(no|not|sin|never|nunca|ningun[ao]?)\s+(\w+\s+)?$")
+
+
+def _found(signal: Signal, folded: str) -> bool:
+    for match in signal.pattern.finditer(folded):
+        before = folded[max(0, match.start() - 20) : match.start()]
+        if not _NEGATED.search(before):
+            return True
+    return False
+
+
+def _thousands(value: int) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M".replace(".0M", "M")
+    if value >= 1000:
+        return f"{round(value / 1000)}k"
+    return str(value)
+
+
+def level_of(score: float) -> int:
+    return sum(score >= cut for cut in LEVEL_CUTS)
+
+
+def assess(item: TextItem, view: ModelView) -> Urgency:
+    """Score, level and reasons for one text."""
+    folded = fold(item.text)
+    evidence: list[float] = []
+    reasons: list[str] = []
+    negative_context = view.complaint >= view.threshold * 0.6 or view.negative >= 0.4
+
+    model_weight = view.complaint * (0.25 + 0.35 * view.severity) + 0.1 * view.negative
+    if model_weight > 0:
+        evidence.append(min(model_weight, 0.6))
+    if view.complaint >= view.threshold:
+        severity = "severe " if view.severity >= 0.5 else ""
+        reasons.append(f"model: {severity}complaint ({view.complaint:.2f})")
+
+    critical_hit = False
+    for signal in SIGNALS:
+        if _found(signal, folded):
+            weight = signal.weight if negative_context else signal.weight * 0.5
+            evidence.append(weight)
+            reasons.append(signal.reason)
+            critical_hit = critical_hit or (signal.critical and negative_context)
+
+    repeated = item.prior_contacts
+    if repeated > 0:
+        evidence.append(min(0.15 * repeated, 0.45))
+        reasons.append(f"repeated contact: {repeated} earlier unanswered")
+    elif _REPEAT.search(folded):
+        evidence.append(0.25)
+        reasons.append("repeated contact: says no answer")
+
+    if item.author_followers and item.author_followers >= 5000:
+        reach = min(0.12 * math.log10(item.author_followers / 1000), 0.45)
+        evidence.append(reach * (1.0 if negative_context else 0.4))
+        reasons.append(f"reach: {_thousands(item.author_followers)} followers")
+
+    engagement = item.likes + 2 * item.shares + item.replies
+    if engagement >= 50:
+        weight = min(0.1 * math.log10(engagement / 10), 0.35)
+        evidence.append(weight * (1.0 if negative_context else 0.4))
+        reasons.append(f"engagement: {_thousands(engagement)} interactions")
+
+    remaining = 1.0
+    for weight in evidence:
+        remaining *= 1.0 - max(0.0, min(weight, 0.99))
+    score = 1.0 - remaining
+    level = level_of(score)
+    if critical_hit:
+        level = max(level, 2)
+    return Urgency(score=round(score, 6), level=level, reasons=tuple(reasons))
