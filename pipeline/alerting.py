@@ -69,7 +69,9 @@ class AlertWatcher:
         if notifier is None:
             secret = None
             try:
-                secret = settings.secret(settings.alerts.webhook_secret, needed_for="signed webhooks")
+                secret = settings.secret(
+                    settings.alerts.webhook_secret, needed_for="signed webhooks"
+                )
             except MissingSecret:
                 secret = None
             notifier = AlertNotifier(
@@ -93,11 +95,11 @@ class AlertWatcher:
         return found
 
     def _send(self, alert: Alert, now: datetime) -> None:
+        error: str | None
         try:
             result = self.notifier.notify(alert, now)
         except Exception as exc:  # delivery must never stop the service loop
             logger.exception("alert %s could not be delivered", alert.dedupe_key)
-            result = NotifyResult(failed=[])
             status, error = "failed", str(exc)
         else:
             if result.duplicate:
@@ -167,10 +169,14 @@ class AlertWatcher:
                 )  # fmt: skip
                 result.append(
                     builders.sla_breach_alert(
-                        case["id"], clock=case["clock"], due=case["due"], now=now,
-                        team=case["team"], brand=case["brand"],
+                        case["id"],
+                        clock=case["clock"],
+                        due=case["due"],
+                        now=now,
+                        team=case["team"],
+                        brand=case["brand"],
                         link=self._link(f"/case?id={case['id']}"),
-                    )  # fmt: skip
+                    )
                 )
         return result
 
@@ -197,10 +203,17 @@ class AlertWatcher:
                 evidence = self._spike_evidence(brand, spike.start, spike.end)
                 result.append(
                     builders.volume_spike_alert(
-                        brand, start=spike.start, end=spike.end, observed=spike.observed,
-                        expected=spike.expected, score=spike.score, now=now, brand=brand,
-                        evidence=evidence, link=self._link("/"),
-                    )  # fmt: skip
+                        brand,
+                        start=spike.start,
+                        end=spike.end,
+                        observed=spike.observed,
+                        expected=spike.expected,
+                        score=spike.score,
+                        now=now,
+                        brand=brand,
+                        evidence=evidence,
+                        link=self._link("/"),
+                    )
                 )
         return result
 

@@ -72,7 +72,8 @@ def add_event(
     at: datetime | None = None,
 ) -> None:
     cur.execute(
-        """INSERT INTO case_events (case_id, created_at, actor, action, from_status, to_status, detail,
+        """INSERT INTO case_events (case_id, created_at, actor, action, from_status, to_status,
+               detail,
                outbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             case_id, at or utcnow(), actor, action, from_status, to_status,
@@ -364,7 +365,8 @@ def author_history(
     keys = [r["key"] for r in linked] or [author_key]
     return rows(
         cur,
-        """SELECT 'case' AS type, c.id AS ref, c.platform, c.status AS detail, c.opened_at AS happened_at
+        """SELECT 'case' AS type, c.id AS ref, c.platform, c.status AS detail,
+                  c.opened_at AS happened_at
                FROM cases c WHERE c.author_key IN (SELECT unnest(?)) AND c.id <> ?
            UNION ALL
            SELECT 'mention', m.key, m.platform, left(m.text, 140), m.created_at

@@ -454,7 +454,7 @@ def demo(
                     "false",
                 ],
                 env=env,
-            )  # fmt: skip
+            )
         )
         out.print(
             f"\n[bold green]escucha is running[/]\n"

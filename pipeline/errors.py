@@ -67,7 +67,8 @@ class MissingSecret(ConfigError):
         super().__init__(
             f"No secret found for {needed_for}",
             key=variable,
-            hint=f"set the {variable} environment variable (or remove {needed_for} from the config)",
+            hint=f"set the {variable} environment variable"
+            f" (or remove {needed_for} from the config)",
         )
 
 

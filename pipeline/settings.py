@@ -292,7 +292,7 @@ _DEFAULT_TEMPLATES = {
         csat="¿Cómo valoras la atención recibida, del 1 al 5?",
     ),
     "en": TemplateSettings(
-        acknowledge="Hi {author}, we're sorry about this. We've sent you a private message to help.",
+        acknowledge="Hi {author}, we're sorry about this. We've sent you a private message.",
         private="Hi {author}, this is the {brand} team. Could you tell us more so we can fix it?",
         close="Thanks {author}! We sorted this out in private. We're here if you need us.",
         csat="How would you rate the help you received, from 1 to 5?",
@@ -362,7 +362,7 @@ class Settings(_Model):
 
 
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    """Overlay ``ESCUCHA_SECTION__KEY=value`` on the file's data; other ESCUCHA_ vars are secrets."""
+    """Overlay ``ESCUCHA_SECTION__KEY=value`` on the file's data; other variables are secrets."""
     secrets: dict[str, str] = {}
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ class SpikeConfig:
     alpha: float = 1e-5  # one-sided significance per hour
     min_count: int = 10  # an hour with fewer mentions is never a spike
     min_ratio: float = 1.5  # ...nor one under 1.5 times the expected count
+    window_hours: int = 3  # also test the sum of this many hours (slower, smaller surges); 1 = off
     lookback: timedelta = timedelta(hours=24)  # hours (ending at ``now``) that are judged
     dispersion_hours: int = 4 * 168  # recent hours used to estimate overdispersion
     timezone: str = "UTC"  # where "the same hour of the week" is read
@@ -51,9 +52,10 @@ class Spike:
     end: datetime  # end of the last flagged hour
     observed: int  # mentions in the window
     expected: float  # baseline mentions for the window
-    score: float  # -log10 p-value of the strongest hour (higher is stronger)
+    score: float  # -log10 p-value of the strongest test (higher is stronger)
     peak_hour: datetime
     ongoing: bool  # the last judged hour is part of it
+    detected_at: datetime | None = None  # when the data first showed it (end of an hour)
 
     @property
     def ratio(self) -> float:
@@ -70,6 +72,7 @@ class HourVerdict:
     variance: float
     p_value: float
     flagged: bool
+    decided_at: datetime | None = None  # end of the hour whose test flagged this one
 
     @property
     def score(self) -> float:
@@ -131,19 +134,49 @@ def judge_hours(
     expected, weeks = _baselines(observed, _utc_offsets(first, size, config.timezone), config)
     judged_from = max(0, size - int(config.lookback / HOUR))
     kappa = _overdispersion(observed, expected, weeks, judged_from, config)
-    verdicts = []
+    verdicts: dict[int, HourVerdict] = {}
     for index in range(judged_from, size):
-        if weeks[index] >= config.min_weeks:
-            verdicts.append(
-                _test(
-                    first + index * HOUR,
-                    int(observed[index]),
-                    (float(expected[index]), int(weeks[index])),
-                    kappa,
-                    config,
-                )
+        if weeks[index] < config.min_weeks:
+            continue
+        hour = first + index * HOUR
+        verdict = _test(
+            hour, int(observed[index]), (float(expected[index]), int(weeks[index])), kappa, config
+        )
+        verdicts[index] = replace(verdict, decided_at=hour + HOUR if verdict.flagged else None)
+        begin = index - config.window_hours + 1
+        if config.window_hours > 1 and begin >= judged_from and not verdict.flagged:
+            _test_window(verdicts, range(begin, index + 1), hour + HOUR, kappa, config)
+    return [verdicts[i] for i in sorted(verdicts)]
+
+
+def _test_window(
+    verdicts: dict[int, HourVerdict],
+    indexes: range,
+    decided_at: datetime,
+    kappa: float,
+    config: SpikeConfig,
+) -> None:
+    """Test the sum of several hours; when it is a surge, flag its hours above their baseline."""
+    window = [verdicts.get(i) for i in indexes]
+    if any(v is None for v in window):
+        return
+    hours = [v for v in window if v is not None]
+    if hours[-1].observed <= hours[-1].expected:  # the surge must still be going on
+        return
+    observed = sum(v.observed for v in hours)
+    expected = sum(v.expected for v in hours)
+    mean = max(expected, 0.5)
+    variance = sum(v.variance for v in hours)
+    if observed < config.min_count or observed < config.min_ratio * expected or observed <= mean:
+        return
+    p_value = math.exp(_negative_binomial_log_sf(observed, mean, max(variance, mean)))
+    if p_value >= config.alpha:
+        return
+    for index, verdict in zip(indexes, hours, strict=True):
+        if verdict.observed > verdict.expected and not verdict.flagged:
+            verdicts[index] = replace(
+                verdict, p_value=min(verdict.p_value, p_value), flagged=True, decided_at=decided_at
             )
-    return verdicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +391,7 @@ def _spike(run: Sequence[HourVerdict], last: datetime | None) -> Spike:
         score=peak.score,
         peak_hour=peak.hour,
         ongoing=run[-1].hour == last,
+        detected_at=min((v.decided_at for v in run if v.decided_at), default=None),
     )
 
 

@@ -15,10 +15,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from pipeline.records import Mention, Page  # noqa: E402
-from pipeline.settings import Settings, load_settings  # noqa: E402
-from pipeline.stages.ingest import store_page  # noqa: E402
-from pipeline.store import Store  # noqa: E402
+from pipeline.records import Mention, Page
+from pipeline.settings import Settings, load_settings
+from pipeline.stages.ingest import store_page
+from pipeline.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "escucha.example.toml"

@@ -193,7 +193,7 @@ def export_mentions(
 ) -> Response:
     with service.store.read() as cur:
         items, _ = mentions(cur, filters, limit=limit, offset=0)
-    columns = [c for c in (items[0].keys() if items else ["key", "text"])]
+    columns = list(items[0].keys()) if items else ["key", "text"]
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     if format == "parquet":
         import pyarrow as pa

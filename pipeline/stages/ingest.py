@@ -95,7 +95,8 @@ def store_page(store: Store, source: str, platform: str, page: Page) -> IngestRe
             try:
                 if new:
                     cur.execute(
-                        """INSERT INTO mentions (key, platform, native_id, source, kind, text, title,
+                        """INSERT INTO mentions (key, platform, native_id, source, kind, text,
+                               title,
                                url, lang_hint, author_key, author, created_at, fetched_at,
                                updated_at, parent_key, thread_key, rating, likes, replies, shares,
                                author_followers, content_hash, raw)

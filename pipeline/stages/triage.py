@@ -155,7 +155,8 @@ def _open_or_join(
         detail = {"mention": mention["key"], "rule": rule.name}
         if mention["urgency_level"] > existing["urgency_level"]:
             cur.execute(
-                "UPDATE cases SET urgency_level = ?, urgency_score = ?, urgency_reasons = ? WHERE id = ?",
+                "UPDATE cases SET urgency_level = ?, urgency_score = ?, urgency_reasons = ?"
+                " WHERE id = ?",
                 [
                     mention["urgency_level"],
                     mention["urgency_score"],

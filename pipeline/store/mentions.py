@@ -21,7 +21,7 @@ def existing_hashes(cur: Cursor, keys: Sequence[str]) -> dict[str, str]:
     found = cur.execute(
         "SELECT key, content_hash FROM mentions WHERE key IN (SELECT unnest(?))", [list(keys)]
     ).fetchall()
-    return {key: digest for key, digest in found}
+    return dict(found)
 
 
 def insert_mention(cur: Cursor, mention: Mention, now: datetime) -> None:

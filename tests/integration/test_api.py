@@ -18,7 +18,7 @@ from tests.conftest import seed_scored
 @pytest.fixture
 def client(store, example_settings):
     seed_scored(store, native_id="1", text="Órbita lleva 3 días sin fibra", author="ana")
-    seed_scored(store, native_id="2", text="=HYPERLINK(\"http://evil\") Orbita", author="eve")
+    seed_scored(store, native_id="2", text='=HYPERLINK("http://evil") Orbita', author="eve")
     seed_scored(store, native_id="3", text="Gracias Orbita, todo perfecto", author="leo",
                 sentiment="positive", complaint=0.02, urgency_level=0)  # fmt: skip
     triage_pending(store, example_settings)
@@ -62,7 +62,8 @@ def test_a_case_is_worked_through_the_api_and_illegal_steps_are_refused(client):
     assert done["case"]["status"] == "acknowledged"
     assert done["outbox"][0]["text"] == preview["text"]
     bulk = client.post(
-        "/cases/bulk-assign", json={"case_ids": [case_id, "C-404"], "assignee": "mateo", "actor": "x"}
+        "/cases/bulk-assign",
+        json={"case_ids": [case_id, "C-404"], "assignee": "mateo", "actor": "x"},
     ).json()
     assert bulk["assigned"] == [case_id] and "C-404" in bulk["failed"]
 
@@ -79,13 +80,17 @@ def test_csv_export_neutralises_spreadsheet_formulas(client):
 
 
 def test_corrections_are_stored_and_exported_for_retraining(client):
-    bad = client.post("/mentions/x:3/corrections", json={"field": "sentiment", "value": "meh", "actor": "a"})
+    bad = client.post(
+        "/mentions/x:3/corrections", json={"field": "sentiment", "value": "meh", "actor": "a"}
+    )
     assert bad.status_code == 400
     ok = client.post(
         "/mentions/x:3/corrections", json={"field": "sentiment", "value": "neutral", "actor": "ana"}
     )
     assert ok.status_code == 201 and ok.json()["old_value"] == "positive"
-    client.post("/mentions/x:3/corrections", json={"field": "urgency_level", "value": 1, "actor": "ana"})
+    client.post(
+        "/mentions/x:3/corrections", json={"field": "urgency_level", "value": 1, "actor": "ana"}
+    )
     exported = client.get("/corrections/export").text.strip().splitlines()
     assert len(exported) == 1
     assert '"sentiment": "neutral"' in exported[0] and '"urgency_level": 1' in exported[0]
@@ -94,5 +99,9 @@ def test_corrections_are_stored_and_exported_for_retraining(client):
 def test_health_stats_and_openapi(client):
     assert client.get("/health").json()["mentions"] == 3
     stats = client.get("/stats").json()
-    assert stats["cases"] == {"new": 2} and stats["outbox"] == {"pending": 0, "sent": 0, "failed": 0}
+    assert stats["cases"] == {"new": 2} and stats["outbox"] == {
+        "pending": 0,
+        "sent": 0,
+        "failed": 0,
+    }
     assert "/cases/{case_id}/actions/{action}" in client.get("/openapi.json").json()["paths"]

@@ -8,7 +8,6 @@ import sys
 import textwrap
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from crawlers.sandbox import SandboxPlatform, load_corpus
 from pipeline.cases import ActionRequest, CaseService

@@ -50,7 +50,9 @@ def test_competitor_praise_and_spam_open_no_case(store, example_settings):
 def test_a_second_complaint_from_the_same_author_joins_the_open_case(store, example_settings):
     seed_scored(store, native_id="1", text="Orbita sin servicio")
     triage_pending(store, example_settings)
-    seed_scored(store, native_id="2", text="Orbita sigo sin servicio, nadie contesta", urgency_level=2)
+    seed_scored(
+        store, native_id="2", text="Orbita sigo sin servicio, nadie contesta", urgency_level=2
+    )
     result = triage_pending(store, example_settings)
     assert result.opened == [] and result.attached == 1
     with store.read() as cur:
@@ -68,11 +70,13 @@ def case_id(store, example_settings):
 def test_actions_follow_the_lifecycle_and_leave_an_audit_trail(store, example_settings, case_id):
     cases = CaseService(store, example_settings)
     agent = ActionRequest(actor="lucia")
-    with pytest.raises(CaseError, match="cannot resolve a case that is new.*allowed now"):
+    with pytest.raises(CaseError, match=r"cannot resolve a case that is new.*allowed now"):
         cases.act(case_id, "resolve", agent)
     cases.act(case_id, "acknowledge", agent)
     cases.act(case_id, "private_message", agent)
-    cases.act(case_id, "customer_reply", ActionRequest(actor="lucia", text="Mi número es 600123123"))
+    cases.act(
+        case_id, "customer_reply", ActionRequest(actor="lucia", text="Mi número es 600123123")
+    )
     cases.act(case_id, "resolve", agent)
     detail = cases.act(case_id, "close_public", agent)
     assert detail["case"]["status"] == "closed_public"

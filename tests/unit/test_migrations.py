@@ -59,7 +59,9 @@ def test_a_second_process_gets_a_clear_error_while_the_file_is_held(tmp_path):
 texts = st.text(min_size=1, max_size=200).filter(lambda s: "\x00" not in s)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     native_id=st.text(alphabet="abcdef0123456789", min_size=1, max_size=20),
     text=texts,
@@ -70,7 +72,9 @@ texts = st.text(min_size=1, max_size=200).filter(lambda s: "\x00" not in s)
         min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
     ),
 )
-def test_a_mention_round_trips_through_the_store(native_id, text, author, followers, rating, created):
+def test_a_mention_round_trips_through_the_store(
+    native_id, text, author, followers, rating, created
+):
     mention = Mention(
         platform="x", native_id=native_id, text=text, author=author, created_at=created,
         author_followers=followers, rating=rating, raw={"id": native_id, "nested": {"a": [1]}},
@@ -90,8 +94,12 @@ def test_a_mention_round_trips_through_the_store(native_id, text, author, follow
 
 
 def test_an_edited_mention_is_updated_and_scored_again():
-    base = Mention(platform="x", native_id="1", text="bad", author="a", created_at=datetime.now(UTC))
-    edited = Mention(platform="x", native_id="1", text="fixed now", author="a", created_at=base.created_at)
+    base = Mention(
+        platform="x", native_id="1", text="bad", author="a", created_at=datetime.now(UTC)
+    )
+    edited = Mention(
+        platform="x", native_id="1", text="fixed now", author="a", created_at=base.created_at
+    )
     with Store.open(":memory:") as store:
         store_page(store, "s", "x", Page((base,)))
         with store.transaction() as cur:

@@ -22,7 +22,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_the_example_config_loads(tmp_path):
     settings = load_settings(ROOT / "escucha.example.toml")
-    assert [b.name for b in settings.brands][0] == "Orbita"
+    assert settings.brands[0].name == "Orbita"
     assert {"es", "en"} <= set(settings.templates)
     assert settings.database.is_absolute()
 
@@ -38,7 +38,7 @@ def test_a_misspelt_key_names_the_key_and_the_file(tmp_path):
 
 def test_bad_toml_says_where(tmp_path):
     path = write(tmp_path, "[service\nport = 1\n")
-    with pytest.raises(ConfigError, match="not valid TOML.*line 1"):
+    with pytest.raises(ConfigError, match=r"not valid TOML.*line 1"):
         load_settings(path)
 
 
@@ -60,7 +60,9 @@ def test_an_explicit_missing_file_suggests_init(tmp_path):
 
 
 def test_secrets_come_from_the_environment_and_a_missing_one_names_the_variable(tmp_path):
-    settings = load_settings(None, {"ESCUCHA_X_BEARER_TOKEN": "abc", "ESCUCHA_SERVICE__PORT": "9001"})
+    settings = load_settings(
+        None, {"ESCUCHA_X_BEARER_TOKEN": "abc", "ESCUCHA_SERVICE__PORT": "9001"}
+    )
     assert settings.secret("X_BEARER_TOKEN", needed_for="source 'x'") == "abc"
     assert settings.service.port == 9001
     with pytest.raises(MissingSecret, match="ESCUCHA_REDDIT_CLIENT_SECRET"):
