@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline import lifecycle
+from pipeline import csat, lifecycle
 from pipeline.errors import CaseError
 from pipeline.records import OutboundMessage, utcnow
 from pipeline.settings import Settings
@@ -186,6 +186,10 @@ class CaseService:
                 updates["sla_paused_at"] = None
             elif action == "close":
                 updates["closed_at"] = now
+                survey = self._csat_survey(cur, case, now)
+                if survey is not None:
+                    outbox_id = survey
+                    detail["csat_survey"] = True
             elif action == "dismiss":
                 if not (request.reason or "").strip():
                     raise CaseError(
@@ -218,6 +222,30 @@ class CaseService:
         logger.info("case %s: %s (%s -> %s)", case_id, action, status, target)
         return self.detail(case_id)
 
+    def _csat_survey(self, cur: Cursor, case: dict[str, Any], now: datetime) -> int | None:
+        """Ask the one-question survey in the private channel, in the customer's language."""
+        if case["deflected_at"] is None:
+            return None
+        lang = case["lang"] if case["lang"] in self.settings.templates else None
+        lang = lang or self.settings.default_language
+        text = self.settings.template(lang).csat
+        if not text:
+            return None
+        channel = self._private_channel(case["platform"])
+        where = f"survey to {case['author']} ({channel})"
+        preview = Preview(
+            "csat", "private_message", case["platform"], "private", where, case["author"],
+            _fill(text, self._fields(case)), lang,
+        )  # fmt: skip
+        return self._enqueue(cur, case, preview, now, purpose="csat")
+
+    def _fields(self, case: dict[str, Any]) -> dict[str, str]:
+        return {
+            "author": _mention_name(case["author"], case["platform"]),
+            "brand": case["brand"] or "",
+            "address": self.settings.private_channel.address,
+        }
+
     def _escalation(self, case: dict[str, Any], request: ActionRequest) -> dict[str, Any]:
         if not (request.reason or "").strip():
             raise CaseError("escalating needs a reason", case_id=case["id"])
@@ -241,13 +269,21 @@ class CaseService:
             "to_level": level,
         }
 
-    def _enqueue(self, cur: Cursor, case: dict[str, Any], preview: Preview, now: datetime) -> int:
+    def _enqueue(
+        self,
+        cur: Cursor,
+        case: dict[str, Any],
+        preview: Preview,
+        now: datetime,
+        *,
+        purpose: str | None = None,
+    ) -> int:
         sequence = outbox_q.count_for_case(cur, case["id"], preview.kind) + 1
         message = OutboundMessage(
             kind=preview.kind,  # type: ignore[arg-type]
             platform=case["platform"],
             text=preview.text,
-            idempotency_key=f"{case['id']}:{preview.kind}:{sequence}",
+            idempotency_key=f"{case['id']}:{purpose or preview.kind}:{sequence}",
             in_reply_to=case["mention_native_id"] if preview.visibility == "public" else None,
             recipient=case["author"] if preview.visibility == "private" else None,
             private_channel=self._private_channel(case["platform"])
@@ -293,6 +329,17 @@ class CaseService:
             self._record_inbound(cur, case, text, at, native_id)
             target = status
             updates: dict[str, Any] = {"updated_at": self.clock()}
+            if status == "closed" and case["csat_score"] is None:
+                reading = csat.parse_reply(text)
+                if reading.score is not None:
+                    updates["csat_score"] = reading.score
+                    add_event(
+                        cur, case_id, actor=f"customer:{case['author']}", action="csat",
+                        from_status=status, to_status=status,
+                        detail={"score": reading.score, "reason": reading.reason, "text": text},
+                    )  # fmt: skip
+                    _update_case(cur, case_id, updates)
+                    return str(status)
             if lifecycle.allowed("customer_reply", status):
                 target = lifecycle.next_status("customer_reply", status, deflected=True)
                 updates.update(_unpause(case, at))
