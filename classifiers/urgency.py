@@ -34,6 +34,7 @@ class Signal:
     weight: float
     pattern: re.Pattern[str]
     critical: bool = False  # safety-class: never below level 2 when the text is negative
+    negatable: bool = True  # "no hay fuga de gas" cancels; "no saltó el airbag" does not
 
 
 def _p(*alternatives: str) -> re.Pattern[str]:
@@ -67,6 +68,8 @@ SIGNALS: tuple[Signal, ...] = (
             r"sale humo",
             r"echa(ba)? humo",
             r"en llamas",
+            r"(salio|ha salido|sale|salido) ardiendo",
+            r"calcinad",
             r"caught fire",
             r"burst into flames",
             r"on fire and",
@@ -125,6 +128,8 @@ SIGNALS: tuple[Signal, ...] = (
             r"peligro de muerte",
             r"could have (died|killed)",
             r"casi (me )?mat",
+            r"casi atropell",
+            r"nearly (hit|killed|ran over|died)",
         ),
         critical=True,
     ),
@@ -143,10 +148,11 @@ SIGNALS: tuple[Signal, ...] = (
             r"direccion se bloque",
             r"recall",
             r"llamada a revision",
-            r"acelerador (se )?(queda|bloque)",
-            r"accelerat(or|ion) stuck",
+            r"acelerador .{0,25}(se queda|bloquead|engancha)",
+            r"accelerat(or|ion) .{0,30}(stick|stuck)",
         ),
         critical=True,
+        negatable=False,
     ),
     Signal(
         "fraud: account or payment",
@@ -158,7 +164,8 @@ SIGNALS: tuple[Signal, ...] = (
             r"hackearon",
             r"hackeada",
             r"suplantacion",
-            r"cargos? (no autorizad|desconocid|que no he hecho|fraudulent)",
+            r"(cargos?|compras?|transacciones|movimientos|pagos?) "
+            r"(no autorizad|desconocid|que no (he|hemos) hecho|fraudulent)",
             r"phishing",
             r"me han robado",
             r"robo de (identidad|datos)",
@@ -167,7 +174,7 @@ SIGNALS: tuple[Signal, ...] = (
             r"scam",
             r"hacked",
             r"unauthori[sz]ed (charge|transaction|access|payment)",
-            r"charges? i (didn.?t|did not) make",
+            r"(charges?|transactions?|payments?|purchases?) i (didn.?t|did not|never) make",
             r"identity theft",
             r"stolen",
             r"drained my",
@@ -307,7 +314,7 @@ _REPEAT = _p(
     r"(tercera|cuarta|quinta|enesima|\d+a?) (vez|llamada)",
     r"(llevo|van) (\d+|dos|tres|cuatro|"
     r"varias|muchas) (llamadas|semanas|dias|meses|veces)",
-    r"nadie (me )?(responde|contesta)",
+    r"nadie (me )?(responde|contesta|llama)",
     r"sin respuesta",
     r"no (me )?contestan",
     r"sigo esperando",
@@ -320,13 +327,24 @@ _REPEAT = _p(
     r"again and again",
     r"(weeks|days|months) (now|later)",
 )
-_NEGATED = re.compile(r"\b(no|not|sin|never|nunca|ningun[ao]?)\s+(\w+\s+)?$")
+_NEGATED = re.compile(
+    r"\b(no|not|sin|never|nunca|ningun[ao]?|zero|cero|without|(is|was|are|were|did|do)n'?t)"
+    r"\s+(\w+\s+){0,2}$"
+)
+# Words that turn an alarming term into prevention or drills ("simulacro de incendio",
+# "teaching customers to spot scams"): the hit is ignored when one appears just before it.
+_BENIGN = re.compile(
+    r"\b(simulacro|drill|prevenir|prevent|detectar|spot|evitar|avoid|awareness|concienciar"
+    r"|campana|campaign|tips?|consejos?)\b"
+)
 
 
 def _found(signal: Signal, folded: str) -> bool:
     for match in signal.pattern.finditer(folded):
-        before = folded[max(0, match.start() - 20) : match.start()]
-        if not _NEGATED.search(before):
+        before = folded[max(0, match.start() - 30) : match.start()]
+        if _BENIGN.search(before):
+            continue
+        if not signal.negatable or not _NEGATED.search(before):
             return True
     return False
 
