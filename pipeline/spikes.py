@@ -161,7 +161,8 @@ def _test_window(
     if any(v is None for v in window):
         return
     hours = [v for v in window if v is not None]
-    if hours[-1].observed <= hours[-1].expected:  # the surge must still be going on
+    # a window holding an already-flagged hour is explained by it, and the surge must go on now
+    if any(v.flagged for v in hours) or hours[-1].observed <= hours[-1].expected:
         return
     observed = sum(v.observed for v in hours)
     expected = sum(v.expected for v in hours)

@@ -80,14 +80,14 @@ def stream(series: list[tuple[datetime, int]], config: SpikeConfig) -> list[Spik
         history = [(h, c) for h, c in series if h < now]
         for spike in detect(history, now, config):
             if found and found[-1].end == spike.start:
-                found[-1] = Spike(
-                    found[-1].start,
-                    spike.end,
-                    found[-1].observed + spike.observed,
-                    found[-1].expected + spike.expected,
-                    max(found[-1].score, spike.score),
-                    found[-1].peak_hour,
-                    spike.ongoing,
+                previous = found[-1]
+                found[-1] = replace(
+                    previous,
+                    end=spike.end,
+                    observed=previous.observed + spike.observed,
+                    expected=previous.expected + spike.expected,
+                    score=max(previous.score, spike.score),
+                    ongoing=spike.ongoing,
                 )
             else:
                 found.append(spike)
@@ -121,8 +121,9 @@ def evaluate(config: SpikeConfig) -> dict[str, float]:
                 if overlapping:
                     hits += 1
                     per_base[base][0] += 1
-                    first = min(max(s.start, target.start) for s in overlapping)
-                    delays.append((first + HOUR - target.start) / HOUR)
+                    # when the data first showed it: the end of the hour whose test fired
+                    first = min(s.detected_at or s.end for s in overlapping)
+                    delays.append(max(first - target.start, HOUR) / HOUR)
             null_series, _ = synthesise(base, seed + 100, inject=False)
             alarms = len(stream(null_series, config))
             null_alarms += alarms

@@ -123,3 +123,16 @@ def test_sentiment_drop_is_found_and_normal_days_are_not() -> None:
     assert found[0].ongoing
     calm = SentimentConfig(lookback=timedelta(days=5))
     assert detect_sentiment_drop(sentiment_series(21, 6), START + timedelta(days=21), calm) == []
+
+
+def test_a_sustained_moderate_surge_is_found_by_the_window_test() -> None:
+    surge_start = START + timedelta(weeks=6, days=1, hours=2)  # night: about 2.5 mentions an hour
+    injected = {surge_start + i * HOUR: 3.5 for i in range(4)}
+    series = make_series(7, 10, seed=0, spikes=injected)
+    now = surge_start + timedelta(hours=4)
+    assert detect(series, now, SpikeConfig(window_hours=1)) == []  # no single hour is enough
+    [spike] = detect(series, now)
+    assert spike.start == surge_start
+    assert spike.observed > 3 * spike.expected
+    assert spike.detected_at is not None
+    assert surge_start < spike.detected_at <= now
