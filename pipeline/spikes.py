@@ -4,8 +4,9 @@ The expected count for an hour is a robust average of the same local hour on the
 the previous weeks; the observed count is tested against a negative binomial whose variance allows
 for the baseline's own error and for overdispersion estimated (median absolute deviation) from the
 recent history. An hour is flagged only when the test is significant *and* the count is material
-(minimum count and ratio). Consecutive flagged hours form one spike. ``docs/care.md`` gives the
-backtested precision, recall, delay and false alarms per week of the defaults.
+(minimum count and ratio); the sum of the last few hours is tested the same way to catch sustained
+surges. Consecutive flagged hours form one spike. ``docs/care.md`` gives the backtested precision,
+recall, delay and false alarms per week of the defaults.
 """
 
 from __future__ import annotations
