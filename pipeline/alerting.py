@@ -185,7 +185,7 @@ class AlertWatcher:
         if not brands:
             return []
         config = SpikeConfig()
-        since = now - timedelta(weeks=config.weeks + 1)
+        since = now - timedelta(weeks=config.weeks + config.dispersion_hours // 168)
         with self.store.read() as cur:
             counts = rows(
                 cur,

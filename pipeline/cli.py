@@ -494,3 +494,7 @@ _register_model_commands()
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,114 @@
+"""The command line as a user runs it: init, import, run --once, stats, cases, classify, and the
+refusal while the service holds the database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ESCUCHA = [sys.executable, "-m", "pipeline.cli"]
+ROWS = Path(__file__).resolve().parents[1] / "data" / "classify_sample.jsonl"
+
+
+def escucha(*args: str, cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    done = subprocess.run(
+        [*ESCUCHA, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, **kwargs
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"escucha {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    escucha("init", cwd=tmp_path)
+    return tmp_path
+
+
+def test_init_writes_a_config_and_refuses_to_overwrite_it(workdir):
+    assert "[[brands]]" in (workdir / "escucha.toml").read_text()
+    again = escucha("init", cwd=workdir, check=False)
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_a_bad_config_is_one_clear_error(tmp_path):
+    (tmp_path / "escucha.toml").write_text("[service]\nport = 'high'\n")
+    done = escucha("stats", cwd=tmp_path, check=False)
+    assert done.returncode == 1
+    assert "service.port" in done.stderr and "escucha.toml" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_import_reports_bad_rows_by_line_and_reimport_changes_nothing(workdir):
+    data = workdir / "mentions.jsonl"
+    data.write_text(
+        '{"id": "1", "text": "Orbita sin fibra", "author": "ana", "created_at": "2026-01-02T10:00:00Z"}\n'
+        '{"id": "2", "text": "sin fecha", "author": "bob"}\n'
+        '{"id": "3", "text": "Gracias Orbita", "author": "eva", "created_at": "2026-01-02T11:00:00+01:00"}\n'
+    )
+    first = escucha("import", str(data), "--platform", "forum", cwd=workdir)
+    assert "mentions.jsonl:2" in first.stderr
+    assert "2 new" in first.stdout
+    second = escucha("import", str(data), "--platform", "forum", cwd=workdir)
+    assert "nothing to do" in second.stdout
+    stats = json.loads(escucha("stats", "--json", cwd=workdir).stdout)
+    assert stats["mentions"] == 2
+    assert stats["outbox"] == {"pending": 0, "sent": 0, "failed": 0}
+
+
+def test_one_shot_commands_refuse_while_the_service_holds_the_database(workdir):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, time; c = duckdb.connect('escucha.duckdb'); "
+         "print('ready', flush=True); time.sleep(60)"],
+        cwd=workdir, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        done = escucha("stats", "--json", cwd=workdir, check=False)
+    finally:
+        holder.kill()
+    assert done.returncode == 1
+    assert "in use by another process" in done.stderr and "escucha serve" in done.stderr
+
+
+def test_run_once_rejects_an_unknown_source(workdir):
+    done = escucha("run", "--once", "--source", "nope", cwd=workdir, check=False)
+    assert done.returncode == 1 and "no source named 'nope'" in done.stderr
+
+
+def test_classify_follows_the_contract_and_names_a_bad_line(tmp_path):
+    out = tmp_path / "out.jsonl"
+    escucha("classify", str(ROWS), "-o", str(out), cwd=tmp_path)
+    inputs = [json.loads(line) for line in ROWS.read_text().splitlines()]
+    outputs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [o["id"] for o in outputs] == [i["id"] for i in inputs]
+    for line in outputs:
+        assert set(line) == {"id", "lang", "sentiment", "complaint", "intent", "urgency"}
+        scores = line["sentiment"]["scores"]
+        assert set(scores) == {"negative", "neutral", "positive"}
+        assert abs(sum(scores.values()) - 1) < 1e-3
+        assert line["sentiment"]["label"] == max(scores, key=scores.get)
+        assert 0 <= line["complaint"]["score"] <= 1
+        assert line["intent"]["label"] in {"complaint", "question", "praise", "suggestion", "other"}
+        assert line["urgency"]["level"] in {0, 1, 2, 3}
+        assert 0 <= line["urgency"]["score"] <= 1
+    by_id = {o["id"]: o for o in outputs}
+    assert by_id["es-gas"]["urgency"]["level"] == 3
+    assert by_id["es-gas"]["lang"] == "es" and by_id["en-outage"]["lang"] == "en"
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(ROWS.read_text().splitlines()[0] + "\n{not json\n")
+    failed = escucha("classify", str(bad), "-o", str(tmp_path / "o2.jsonl"), cwd=tmp_path, check=False)
+    assert failed.returncode == 1 and "bad.jsonl:2" in failed.stderr
+    assert not (tmp_path / "o2.jsonl").exists()  # never half-written
+    skipped = escucha(
+        "classify", str(bad), "-o", str(tmp_path / "o3.jsonl"), "--on-error", "skip", cwd=tmp_path
+    )
+    assert "skipped" in skipped.stderr
+    assert len((tmp_path / "o3.jsonl").read_text().splitlines()) == 1
