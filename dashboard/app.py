@@ -10,6 +10,10 @@ from dashboard import ui
 from dashboard.i18n import LANGUAGES
 
 
+def _keep(widget_key: str, key: str) -> None:
+    st.session_state[key] = st.session_state[widget_key]
+
+
 def main() -> None:
     st.set_page_config(page_title="escucha", page_icon="👂", layout="wide")
     if "api_url" not in st.session_state:
@@ -30,16 +34,26 @@ def main() -> None:
         st.Page("views/sources.py", title=ui.tr("nav_sources"), icon="🛰️"),
     ]
     page = st.navigation(pages)
+    # Widgets' own state is dropped when the page changes; keep the choices in plain keys.
+    st.session_state["_lang"] = st.session_state["lang"]
+    st.session_state["_actor"] = st.session_state.get("actor") or ""
     with st.sidebar:
         st.segmented_control(
             ui.tr("language"),
             list(LANGUAGES),
-            key="lang",
+            key="_lang",
             format_func=lambda code: {"es": "Español", "en": "English"}[code],
             required=True,
+            on_change=_keep,
+            args=("_lang", "lang"),
         )
         st.text_input(
-            ui.tr("actor"), key="actor", help=ui.tr("actor_help"), placeholder="community-manager"
+            ui.tr("actor"),
+            key="_actor",
+            help=ui.tr("actor_help"),
+            placeholder="community-manager",
+            on_change=_keep,
+            args=("_actor", "actor"),
         )
     page.run()
 

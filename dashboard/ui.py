@@ -46,6 +46,12 @@ def tr(key: str, **values: Any) -> str:
     return t(key, lang(), **values)
 
 
+def wkey(key: str) -> str:
+    """A widget key per language: a widget whose option labels are translated starts afresh
+    when the language changes, instead of holding a label that no longer exists."""
+    return f"{key}_{lang()}"
+
+
 def translator() -> Callable[[str], str]:
     """``tr`` bound to the current language, for widgets' ``format_func`` (which may run later)."""
     language = lang()
@@ -118,6 +124,13 @@ def safe_url(url: str | None) -> str | None:
     if url and re.match(r"^https?://[^\s]+$", url, re.IGNORECASE):
         return url
     return None
+
+
+def fields(pairs: list[tuple[str, Any]]) -> None:
+    """A compact row of labelled values (metrics truncate long values; these wrap)."""
+    for col, (label, value) in zip(st.columns(len(pairs)), pairs, strict=True):
+        col.caption(escape_markdown(label))
+        col.markdown(f"**{escape_markdown(str(value))}**")
 
 
 # -- time ------------------------------------------------------------------------------------------
@@ -198,7 +211,7 @@ def choose(
     picked = st.selectbox(
         tr(label_key),
         everything,
-        key=key,
+        key=wkey(key),
         format_func=lambda o: anything if o == "" else (fmt(o) if fmt else o),
     )
     return picked or None
@@ -207,7 +220,7 @@ def choose(
 def period(key: str, default: str = "period_7d") -> tuple[datetime | None, datetime | None]:
     names = list(PERIODS)
     picked = st.selectbox(
-        tr("period"), names, index=names.index(default), key=key, format_func=translator()
+        tr("period"), names, index=names.index(default), key=wkey(key), format_func=translator()
     )
     length = PERIODS[picked or default]
     if length is None:

@@ -56,12 +56,16 @@ def _when(value: Any) -> str:
 def _header(case: dict[str, Any]) -> None:
     st.title(tr("case_title", id=case["id"]))
     sla, _ = ui.sla_countdown(case)
-    cols = st.columns(5)
-    cols[0].metric(tr("status"), case["status"])
-    cols[1].metric(tr("col_sla"), sla)
-    cols[2].metric(tr("urgency"), ui.urgency_label(case.get("urgency_level")))
-    cols[3].metric(tr("team"), " / ".join(p for p in (case.get("team"), case.get("level")) if p))
-    cols[4].metric(tr("assignee"), case.get("assignee") or "—")
+    ui.fields(
+        [
+            (tr("status"), case["status"]),
+            (tr("col_sla"), sla),
+            (tr("urgency"), ui.urgency_label(case.get("urgency_level"))),
+            (tr("team"), " / ".join(p for p in (case.get("team"), case.get("level")) if p)),
+            (tr("assignee"), case.get("assignee") or "—"),
+            (tr("platform"), f"{case.get('platform')} · {case.get('lang') or '?'}"),
+        ]
+    )
     reasons = case.get("urgency_reasons") or []
     if reasons:
         st.caption(ui.escape_markdown(f"{tr('reasons')}: {', '.join(reasons)}"))
@@ -108,10 +112,13 @@ def _scores(mention: dict[str, Any]) -> None:
     if mention.get("sentiment") is None:
         st.caption(tr("none_yet"))
         return
-    cols = st.columns(3)
-    cols[0].metric(tr("sentiment"), tr(str(mention["sentiment"])))
-    cols[1].metric(tr("intent"), str(mention.get("intent") or "—"))
-    cols[2].metric(tr("complaint"), f"{float(mention.get('complaint') or 0):.2f}")
+    ui.fields(
+        [
+            (tr("sentiment"), tr(str(mention["sentiment"]))),
+            (tr("intent"), str(mention.get("intent") or "—")),
+            (tr("complaint"), f"{float(mention.get('complaint') or 0):.2f}"),
+        ]
+    )
     probs = pd.DataFrame(
         {
             tr("sentiment"): [tr("negative"), tr("neutral"), tr("positive")],
@@ -126,10 +133,14 @@ def _scores(mention: dict[str, Any]) -> None:
             "p": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.2f")
         },
     )
-    st.metric(
-        tr("urgency"),
-        f"{ui.urgency_label(mention.get('urgency_level'))} "
-        f"({float(mention.get('urgency_score') or 0):.2f})",
+    ui.fields(
+        [
+            (
+                tr("urgency"),
+                f"{ui.urgency_label(mention.get('urgency_level'))} "
+                f"({float(mention.get('urgency_score') or 0):.2f})",
+            )
+        ]
     )
     for reason in mention.get("urgency_reasons") or []:
         st.caption("• " + ui.escape_markdown(str(reason)))
@@ -138,14 +149,19 @@ def _scores(mention: dict[str, Any]) -> None:
 def _author(detail: dict[str, Any]) -> None:
     author = detail.get("author") or {}
     st.subheader(tr("author"))
-    shown = {k: author.get(k) for k in ("handle", "name", "platform", "followers", "customer_id")}
-    shown = {k: v for k, v in shown.items() if v not in (None, "")}
-    if shown:
-        st.dataframe(
-            pd.DataFrame({"": list(shown), " ": [str(v) for v in shown.values()]}),
-            hide_index=True,
-            width="stretch",
+    shown = [
+        (label, author.get(k))
+        for k, label in (
+            ("handle", "@"),
+            ("name", tr("author")),
+            ("platform", tr("platform")),
+            ("followers", tr("followers")),
+            ("customer_id", "id"),
         )
+        if author.get(k) not in (None, "")
+    ]
+    if shown:
+        ui.fields(shown)
     history = detail.get("history", [])
     st.markdown(f"**{tr('history')}** ({len(history)})")
     if history:

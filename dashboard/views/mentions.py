@@ -51,7 +51,10 @@ def _filters() -> dict[str, Any]:
             )
         with cols[1]:
             level = st.selectbox(
-                tr("min_urgency"), [0, 1, 2, 3], key="m_urgency", format_func=ui.urgency_format()
+                tr("min_urgency"),
+                [0, 1, 2, 3],
+                key=ui.wkey("m_urgency"),
+                format_func=ui.urgency_format(),
             )
             filters["min_urgency"] = level or None
         with cols[2]:

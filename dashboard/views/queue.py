@@ -61,7 +61,10 @@ def main() -> None:
         with cols[3]:
             brand = ui.choose("brand", [b["name"] for b in cfg.get("brands", [])], key="q_brand")
             min_urgency = st.selectbox(
-                tr("min_urgency"), [0, 1, 2, 3], key="q_urgency", format_func=ui.urgency_format()
+                tr("min_urgency"),
+                [0, 1, 2, 3],
+                key=ui.wkey("q_urgency"),
+                format_func=ui.urgency_format(),
             )
 
     found = ui.fetch(

@@ -142,7 +142,7 @@ def test_public_text_is_shown_literally(app: AppTest, live_api: LiveApi) -> None
 
 def test_mentions_correction_and_export(app: AppTest, live_api: LiveApi) -> None:
     at = open_page(app, "mentions")
-    at.selectbox(key="m_period").set_value("period_all").run()
+    at.selectbox(key="m_period_en").set_value("period_all").run()
     at.text_input(key="m_q").set_value("Celera mejor").run()
     assert list(at.dataframe[0].value["author"]) == ["dora"]
     at.selectbox(key="m_field").set_value("sentiment")

@@ -36,10 +36,10 @@ def test_a_spike_marker_opens_the_mentions_behind_it(app: AppTest) -> None:
 def test_overview_filters_narrow_the_figures(app: AppTest) -> None:
     at = open_page(app, "overview")
     everything = int(at.metric[0].value.replace(",", ""))
-    at.selectbox(key="ov_platform").set_value("reddit").run()
+    at.selectbox(key="ov_platform_en").set_value("reddit").run()
     assert int(at.metric[0].value.replace(",", "")) == 1
-    at.selectbox(key="ov_platform").set_value("").run()
-    at.selectbox(key="ov_lang").set_value("en").run()
+    at.selectbox(key="ov_platform_en").set_value("").run()
+    at.selectbox(key="ov_lang_en").set_value("en").run()
     assert 0 < int(at.metric[0].value.replace(",", "")) < everything
 
 
@@ -60,7 +60,7 @@ def test_queue_lists_open_cases_with_sla_countdowns(app: AppTest) -> None:
 
 def test_queue_filters_by_language(app: AppTest) -> None:
     at = open_page(app, "queue")
-    at.selectbox(key="q_lang").set_value("en").run()
+    at.selectbox(key="q_lang_en").set_value("en").run()
     table = at.dataframe[0].value
     assert len(table) >= 1
     assert set(table["Language"]) == {"en"}
@@ -68,7 +68,7 @@ def test_queue_filters_by_language(app: AppTest) -> None:
 
 def test_mentions_search_and_inspect(app: AppTest) -> None:
     at = open_page(app, "mentions")
-    at.selectbox(key="m_period").set_value("period_all").run()
+    at.selectbox(key="m_period_en").set_value("period_all").run()
     at.text_input(key="m_q").set_value("FACTURA").run()
     table = at.dataframe[0].value
     assert list(table["author"]) == ["beto"]
