@@ -22,15 +22,15 @@ Bucket = Literal["hour", "day"]
 
 # The latest score of each mention (a mention rescored by a newer model has several rows).
 _LATEST_SCORES = """
-    SELECT mention_key, sentiment, urgency_level
-    FROM scores
-    QUALIFY row_number() OVER (PARTITION BY mention_key ORDER BY scored_at DESC) = 1
+    SELECT mention_key, arg_max(sentiment, scored_at) AS sentiment,
+           arg_max(urgency_level, scored_at) AS urgency_level
+    FROM scores GROUP BY mention_key
 """
 
 SPIKE_BASELINE_HOURS = 24
 SPIKE_RATIO = 3.0
 SPIKE_MIN_COUNT = 5
-NEGATIVE_TERMS_SAMPLE = 5000
+NEGATIVE_TERMS_SAMPLE = 3000
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +233,10 @@ def top_negative_terms(
     """Top words of the most recent negative mentions (a sample of ``NEGATIVE_TERMS_SAMPLE``)."""
     where, params = _mention_where(f)
     joiner = " AND " if where else " WHERE "
+    # Lower-casing and accent folding happen in the database, which is much faster at it.
     found = cur.execute(
-        f"""SELECT m.text FROM mentions m JOIN ({_LATEST_SCORES}) s ON s.mention_key = m.key
+        f"""SELECT strip_accents(lower(m.text)) FROM mentions m
+            JOIN ({_LATEST_SCORES}) s ON s.mention_key = m.key
             {where}{joiner}s.sentiment = 'negative'
             ORDER BY m.created_at DESC LIMIT ?""",
         [*params, NEGATIVE_TERMS_SAMPLE],
@@ -293,6 +295,10 @@ def overview(
 ) -> dict[str, Any]:
     """Everything the Overview page draws, in one answer."""
     vol = volume(cur, f, bucket)
+    by_bucket = sentiment(cur, f, bucket)
+    negative = sum(r["negative"] for r in by_bucket)
+    positive = sum(r["positive"] for r in by_bucket)
+    polar = negative + positive
     return {
         "filters": {
             "since": f.since,
@@ -303,9 +309,9 @@ def overview(
             "bucket": bucket,
         },
         "total": sum(r["mentions"] for r in vol),
-        "net_sentiment": net_sentiment(cur, f),
+        "net_sentiment": (positive - negative) / polar if polar else None,
         "volume": vol,
-        "sentiment": sentiment(cur, f, bucket),
+        "sentiment": by_bucket,
         "spikes": spikes(cur, f),
         "negative_terms": top_negative_terms(cur, f, exclude=brand_names),
         "share_of_voice": share_of_voice(cur, f, brands),
