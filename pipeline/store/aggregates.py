@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -149,15 +149,57 @@ def hourly_counts(cur: Cursor, f: Filters) -> list[tuple[datetime, int]]:
     return series
 
 
-def spikes(cur: Cursor, f: Filters) -> list[dict[str, Any]]:
+def spikes(cur: Cursor, f: Filters, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Volume spikes in the selection, each with the hours it covers and a reason a person can read.
+
+    Where at least two weeks of history precede the selection, the seasonal detector of
+    ``pipeline.spikes`` judges every hour against the same hour of the week in past weeks; with
+    less history, the simple rule of ``trailing_spikes`` applies.
+    """
+    from pipeline import spikes as seasonal  # numpy is imported only when spikes are asked for
+
+    config = seasonal.SpikeConfig()
+    end = f.until or (now or datetime.now(UTC))
+    history = Filters(None, f.until, f.brand, f.platform, f.lang)
+    if f.since is not None:
+        history = replace(history, since=f.since - timedelta(weeks=config.weeks))
+    series = hourly_counts(cur, history)
+    if not series:
+        return []
+    first = series[0][0]
+    window_start = f.since or first
+    if window_start - first < timedelta(weeks=config.min_weeks):
+        return trailing_spikes(series, since=f.since)
+    found = seasonal.detect(series, end, replace(config, lookback=end - window_start))
+    return [
+        {
+            "start": spike.start,
+            "end": spike.end,
+            "mentions": spike.observed,
+            "baseline": round(spike.expected, 2),
+            "ratio": round(spike.ratio, 2) if spike.expected > 0 else None,
+            "method": "seasonal",
+            "reason": (
+                f"{spike.observed} mentions vs {spike.expected:.1f} expected for these hours "
+                f"of the week (score {spike.score:.0f})"
+            ),
+        }
+        for spike in found
+    ]
+
+
+def trailing_spikes(
+    series: Sequence[tuple[datetime, int]], *, since: datetime | None = None
+) -> list[dict[str, Any]]:
     """Hours whose volume is at least ``SPIKE_RATIO`` times the trailing 24-hour mean.
 
     Simple on purpose, so a person can check it: an hour is a spike when it has at least
     ``SPIKE_MIN_COUNT`` mentions and ``SPIKE_RATIO`` times the mean of the hours before it.
     """
-    series = hourly_counts(cur, f)
     found: list[dict[str, Any]] = []
     for i, (hour, count) in enumerate(series):
+        if since is not None and hour < since.replace(minute=0, second=0, microsecond=0):
+            continue
         window = [n for _, n in series[max(0, i - SPIKE_BASELINE_HOURS) : i]]
         if len(window) < 3:
             continue  # too little history to call anything unusual
@@ -170,6 +212,7 @@ def spikes(cur: Cursor, f: Filters) -> list[dict[str, Any]]:
                     "mentions": count,
                     "baseline": round(baseline, 2),
                     "ratio": round(count / max(baseline, 1.0), 2),
+                    "method": "trailing",
                     "reason": (
                         f"{count} mentions in the hour vs {baseline:.1f}/h over the "
                         f"previous {len(window)} h"

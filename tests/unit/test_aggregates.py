@@ -294,3 +294,31 @@ def test_care_endpoint(store: Store, client: TestClient) -> None:
     assert answer.status_code == 200
     assert answer.json()["cases"] == 1
     assert client.get("/aggregates/care", params={"until": "yesterday"}).status_code == 422
+
+
+def test_with_weeks_of_history_the_seasonal_detector_judges_the_hours(store: Store) -> None:
+    end = T0 + timedelta(weeks=3)
+    with store.transaction() as cur:
+        # Three weeks of 5 mentions an hour, then 60 in one hour of the last day.
+        cur.execute(
+            """INSERT INTO mentions (key, platform, native_id, text, author_key, author,
+                   created_at, fetched_at, updated_at, content_hash)
+               SELECT 'x:' || i, 'x', i::VARCHAR, 'hola', 'x:a', 'a',
+                   ? + (i // 5) * INTERVAL 1 HOUR, ?, ?, i::VARCHAR
+               FROM range(?) t(i)""",
+            [T0, T0, T0, 5 * 24 * 21],
+        )
+        burst = end - timedelta(hours=5)
+        cur.execute(
+            """INSERT INTO mentions (key, platform, native_id, text, author_key, author,
+                   created_at, fetched_at, updated_at, content_hash)
+               SELECT 'x:b' || i, 'x', 'b' || i, 'hola', 'x:a', 'a', ? + i * INTERVAL 30 SECOND,
+                   ?, ?, 'b' || i FROM range(55) t(i)""",
+            [burst, T0, T0],
+        )
+    with store.read() as cur:
+        found = agg.spikes(cur, agg.Filters(since=end - timedelta(days=1), until=end))
+    assert [s["method"] for s in found] == ["seasonal"]
+    assert found[0]["start"] == burst
+    assert found[0]["mentions"] >= 60
+    assert "expected" in found[0]["reason"]
