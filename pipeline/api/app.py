@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from pipeline import lifecycle
-from pipeline.cases import ActionRequest
+from pipeline import lifecycle, people
+from pipeline.cases import ActionRequest, author_history
 from pipeline.errors import CaseError, ConfigError, EscuchaError, InputError, StorageError
 from pipeline.records import utcnow
 from pipeline.service import Service
@@ -357,6 +357,56 @@ def bulk_assign(body: BulkAssignBody, service: ServiceDep) -> dict[str, Any]:
     return {"assigned": done, "failed": failed}
 
 
+class LinkBody(BaseModel):
+    a: str = Field(min_length=3)
+    b: str = Field(min_length=3)
+    actor: str = Field(min_length=1)
+    decision: Literal["linked", "rejected"] = "linked"
+    reason: str | None = None
+    confidence: float | None = Field(None, ge=0, le=1)
+
+
+class ShiftBody(BaseModel):
+    on_shift: bool
+    actor: str = Field(min_length=1)
+
+
+@router.get("/customers/suggestions")
+def customer_suggestions(
+    service: ServiceDep, min_confidence: Annotated[float, Query(ge=0, le=1)] = 0.5
+) -> list[dict[str, Any]]:
+    return [s.__dict__ for s in people.suggestions(service.store, min_confidence=min_confidence)]
+
+
+@router.post("/customers/links", status_code=201)
+def link_customers(body: LinkBody, service: ServiceDep) -> dict[str, Any]:
+    return people.decide_link(
+        service.store, body.a, body.b, decision=body.decision, actor=body.actor,
+        reason=body.reason, confidence=body.confidence,
+    )  # fmt: skip
+
+
+@router.get("/customers/{author_key}")
+def customer(author_key: str, service: ServiceDep) -> dict[str, Any]:
+    accounts = people.linked_accounts(service.store, author_key)
+    with service.store.read() as cur:
+        history = author_history(cur, author_key)
+    return {"accounts": accounts, "history": history}
+
+
+@router.get("/agents")
+def list_agents(service: ServiceDep) -> list[dict[str, Any]]:
+    return people.agents(service.store, service.settings)
+
+
+@router.put("/agents/{name}/shift")
+def set_agent_shift(name: str, body: ShiftBody, service: ServiceDep) -> dict[str, Any]:
+    people.set_shift(
+        service.store, service.settings, name, on_shift=body.on_shift, actor=body.actor
+    )
+    return next(a for a in people.agents(service.store, service.settings) if a["name"] == name)
+
+
 def create_app(service: Service, *, run_scheduler: bool = False) -> FastAPI:
     """The API over ``service``; with ``run_scheduler`` the service loop runs with the app."""
     from contextlib import asynccontextmanager
@@ -389,7 +439,8 @@ def create_app(service: Service, *, run_scheduler: bool = False) -> FastAPI:
 
     @app.exception_handler(CaseError)
     async def _case_error(request: Request, exc: CaseError) -> JSONResponse:
-        status = 404 if "no such case" in exc.message else 409
+        missing = "no such case" in exc.message or exc.message.startswith("no ")
+        status = 404 if missing else 409
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.exception_handler(InputError)

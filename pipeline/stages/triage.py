@@ -81,8 +81,13 @@ def choose_agent(cur: Cursor, team: TeamSettings, lang: str | None) -> routing.A
         " ORDER BY opened_at DESC, id DESC LIMIT 1",
         [team.name],
     ).fetchone()
+    shifts = dict(cur.execute("SELECT agent, on_shift FROM agent_shifts").fetchall())
     return routing.choose_agent(
-        team, CaseFacts(language=lang), loads, last_assigned=last[0] if last else None
+        team,
+        CaseFacts(language=lang),
+        loads,
+        last_assigned=last[0] if last else None,
+        shifts=shifts,
     )
 
 
