@@ -271,6 +271,7 @@ def _composer(case_id: str, case: dict[str, Any], cfg: dict[str, Any]) -> None:
                     key="case_assignee",
                     accept_new_options=True,
                     index=None,
+                    placeholder="…",
                 )
                 if st.button(tr("assign"), key="do_assign") and who:
                     _run(case_id, action, assignee=who)

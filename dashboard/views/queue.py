@@ -24,13 +24,13 @@ def _rows(items: list[dict[str, Any]]) -> pd.DataFrame:
                 tr("col_case"): case["id"],
                 tr("col_sla"): label,
                 tr("col_urgency"): ui.urgency_label(case.get("urgency_level")),
+                tr("col_text"): text[:160],
                 tr("status"): case.get("status"),
                 tr("platform"): case.get("platform"),
                 tr("lang"): case.get("lang"),
                 tr("team"): " / ".join(p for p in (case.get("team"), case.get("level")) if p),
                 tr("assignee"): case.get("assignee") or "",
                 tr("col_author"): case.get("author"),
-                tr("col_text"): text[:160],
                 tr("col_reasons"): ", ".join(case.get("urgency_reasons") or []),
                 tr("col_opened"): ui.parse_time(case.get("opened_at")),
             }
@@ -118,7 +118,12 @@ def main() -> None:
             tr("select_cases"), ids, key="q_bulk_pick", format_func=describe, placeholder="…"
         )
         who = st.selectbox(
-            tr("assign_to"), agents, key="q_bulk_who", accept_new_options=True, index=None
+            tr("assign_to"),
+            agents,
+            key="q_bulk_who",
+            accept_new_options=True,
+            index=None,
+            placeholder="…",
         )
         if st.button(tr("assign"), key="q_bulk", icon="👥", disabled=not chosen):
             if not who:

@@ -195,6 +195,7 @@ def trailing_spikes(
 
     Simple on purpose, so a person can check it: an hour is a spike when it has at least
     ``SPIKE_MIN_COUNT`` mentions and ``SPIKE_RATIO`` times the mean of the hours before it.
+    Consecutive spike hours form one spike.
     """
     found: list[dict[str, Any]] = []
     for i, (hour, count) in enumerate(series):
@@ -205,6 +206,17 @@ def trailing_spikes(
             continue  # too little history to call anything unusual
         baseline = sum(window) / len(window)
         if count >= SPIKE_MIN_COUNT and count >= SPIKE_RATIO * max(baseline, 1.0):
+            if found and found[-1]["end"] == hour:
+                last = found[-1]
+                hours = int((hour - last["start"]) / timedelta(hours=1)) + 1
+                last["end"] = hour + timedelta(hours=1)
+                last["mentions"] += count
+                last["ratio"] = round(last["mentions"] / (hours * max(last["baseline"], 1.0)), 2)
+                last["reason"] = (
+                    f"{last['mentions']} mentions in {hours} h vs {last['baseline']:.1f}/h "
+                    "before they began"
+                )
+                continue
             found.append(
                 {
                     "start": hour,

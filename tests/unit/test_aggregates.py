@@ -322,3 +322,19 @@ def test_with_weeks_of_history_the_seasonal_detector_judges_the_hours(store: Sto
     assert found[0]["start"] == burst
     assert found[0]["mentions"] >= 60
     assert "expected" in found[0]["reason"]
+
+
+def test_consecutive_spike_hours_are_one_spike(store: Store) -> None:
+    n = 0
+    for hour in range(12):
+        for _ in range(10 if hour in (8, 9) else 1):
+            n += 1
+            add_mention(store, f"x:{n}", at=T0 + timedelta(hours=hour, minutes=n % 60))
+    with store.read() as cur:
+        found = agg.spikes(cur, agg.Filters())
+    assert len(found) == 1
+    assert (found[0]["start"], found[0]["end"]) == (
+        T0 + timedelta(hours=8),
+        T0 + timedelta(hours=10),
+    )
+    assert found[0]["mentions"] == 20
