@@ -95,6 +95,13 @@ def score_pending(
                        cluster_key = b.cluster_key, stage = 'scored'
                    FROM scored_batch b WHERE mentions.key = b.mention_key"""
             )
+            # A reply that names no brand is about the brand of the post it answers.
+            cur.execute(
+                """UPDATE mentions SET brand = p.brand FROM mentions p
+                   WHERE mentions.key IN (SELECT mention_key FROM scored_batch)
+                   AND mentions.brand IS NULL AND p.brand IS NOT NULL
+                   AND p.key = coalesce(mentions.parent_key, mentions.thread_key)"""
+            )
         finally:
             cur.unregister("scored_batch")
     logger.debug("scored %d mentions", len(pending))
