@@ -15,7 +15,7 @@ from pipeline.cases import add_event
 from pipeline.errors import MissingSecret
 from pipeline.records import utcnow
 from pipeline.settings import Settings
-from pipeline.spikes import SpikeConfig, detect
+from pipeline.spikes import SpikeConfig, detect, detect_sentiment_drop
 from pipeline.stages.enrich import own_brands
 from pipeline.store import Store, rows
 
@@ -86,10 +86,11 @@ class AlertWatcher:
 
     def run_once(self) -> list[Alert]:
         now = self.clock()
-        found = [*self._urgent_cases(now), *self._sla_breaches(now)]
+        found = [*self._urgent_cases(now), *self._sla_breaches(now), *self._vip_authors(now)]
         if self._last_spike_check is None or now - self._last_spike_check >= self.spike_every:
             self._last_spike_check = now
             found.extend(self._spikes(now))
+            found.extend(self._sentiment_drops(now))
         for alert in found:
             self._send(alert, now)
         return found
@@ -212,6 +213,88 @@ class AlertWatcher:
                         now=now,
                         brand=brand,
                         evidence=evidence,
+                        link=self._link("/"),
+                    )
+                )
+        return result
+
+    def _vip_authors(self, now: datetime) -> list[Alert]:
+        settings = self.settings.alerts
+        handles = [h.lower().lstrip("@").split(":")[-1] for h in settings.vip_authors]
+        with self.store.read() as cur:
+            found = rows(
+                cur,
+                """SELECT m.key, m.platform, m.author, m.author_followers, m.text, m.url, m.brand,
+                       (SELECT min(case_id) FROM case_mentions cm WHERE cm.mention_key = m.key)
+                       AS case_id
+                   FROM mentions m
+                   WHERE m.brand IN (SELECT unnest(?)) AND m.stage = 'triaged'
+                   AND m.created_at > ?
+                   AND (m.author_followers >= ? OR lower(m.author) IN (SELECT unnest(?)))
+                   AND NOT EXISTS (SELECT 1 FROM alerts a
+                                   WHERE a.dedupe_key = 'vip_author:' || m.key)
+                   LIMIT 20""",
+                [
+                    sorted(own_brands(self.settings)), now - timedelta(days=1),
+                    settings.high_reach_followers, handles,
+                ],
+            )  # fmt: skip
+        result = []
+        for row in found:
+            vip = builders.is_vip(
+                settings, platform=row["platform"], author=row["author"],
+                followers=row["author_followers"],
+            )  # fmt: skip
+            if not vip:
+                continue
+            result.append(
+                builders.vip_author_alert(
+                    row["key"],
+                    evidence=Evidence(row["platform"], row["author"], row["text"], row["url"]),
+                    followers=row["author_followers"],
+                    now=now,
+                    brand=row["brand"],
+                    case_id=row["case_id"],
+                    link=self._link(f"/case?id={row['case_id']}" if row["case_id"] else "/"),
+                )
+            )
+        return result
+
+    def _sentiment_drops(self, now: datetime) -> list[Alert]:
+        brands = sorted(own_brands(self.settings))
+        with self.store.read() as cur:
+            counts = rows(
+                cur,
+                """SELECT m.brand, date_trunc('hour', m.created_at) AS hour,
+                       count(*) FILTER (WHERE s.sentiment = 'negative') AS negative,
+                       count(*) AS total
+                   FROM mentions m JOIN scores s ON s.mention_key = m.key
+                   WHERE m.brand IN (SELECT unnest(?)) AND m.created_at >= ?
+                   GROUP BY 1, 2 ORDER BY 2""",
+                [brands, now - timedelta(days=15)],
+            )
+        result: list[Alert] = []
+        for brand in brands:
+            series = [
+                (r["hour"], int(r["negative"]), int(r["total"]))
+                for r in counts
+                if r["brand"] == brand
+            ]
+            if not series:
+                continue
+            for drop in detect_sentiment_drop(series, now):
+                result.append(
+                    builders.sentiment_drop_alert(
+                        brand,
+                        start=drop.start,
+                        end=drop.end,
+                        share=drop.share,
+                        baseline_share=drop.baseline_share,
+                        negative=drop.negative,
+                        total=drop.total,
+                        now=now,
+                        brand=brand,
+                        evidence=self._spike_evidence(brand, drop.start, drop.end),
                         link=self._link("/"),
                     )
                 )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline import csat, lifecycle
+from pipeline import csat, lifecycle, routing
 from pipeline.errors import CaseError
 from pipeline.records import OutboundMessage, utcnow
 from pipeline.settings import Settings
@@ -33,6 +33,7 @@ class ActionRequest:
     team: str | None = None
     level: str | None = None
     assignee: str | None = None
+    direction: str | None = None  # "up" or "down": the next level with a fitting team
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,19 @@ class CaseService:
     def _escalation(self, case: dict[str, Any], request: ActionRequest) -> dict[str, Any]:
         if not (request.reason or "").strip():
             raise CaseError("escalating needs a reason", case_id=case["id"])
+        if request.direction in ("up", "down") and not request.team and case["team"]:
+            facts = routing.CaseFacts(
+                language=case["lang"], platform=case["platform"], brand=case["brand"]
+            )
+            move = routing.escalate(
+                self.settings.levels, self.settings.teams, self.settings.team(case["team"]),
+                facts, reason=request.reason or "", direction=request.direction,  # type: ignore[arg-type]
+            )  # fmt: skip
+            return {
+                "reason": request.reason, "direction": request.direction,
+                "from_team": move.from_team, "to_team": move.to_team,
+                "from_level": move.from_level, "to_level": move.to_level,
+            }  # fmt: skip
         team = request.team or case["team"]
         if team is not None:
             known = {t.name for t in self.settings.teams}

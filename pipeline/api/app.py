@@ -46,6 +46,7 @@ class ActionBody(BaseModel):
     team: str | None = None
     level: str | None = None
     assignee: str | None = None
+    direction: Literal["up", "down"] | None = None
 
 
 class BulkAssignBody(BaseModel):

@@ -74,3 +74,17 @@ def test_urgent_cases_and_sla_breaches_alert_once_with_a_valid_signature(
         {"kind": "sla_breach", "status": "sent"},
     ]
     assert case["sla_breached"] is True and len(breach_events) == 1
+
+
+def test_a_high_reach_author_raises_one_vip_alert(store, example_settings):
+    settings = example_settings.model_copy(
+        update={"alerts": example_settings.alerts.model_copy(update={"high_reach_followers": 1000})}
+    )
+    seed_scored(store, native_id="1", text="Orbita, ¿me explicas esta factura?", author="famosa",
+                sentiment="neutral", complaint=0.3, urgency_level=0)  # fmt: skip
+    with store.transaction() as cur:
+        cur.execute("UPDATE mentions SET author_followers = 250000")
+    triage_pending(store, settings)
+    watcher = AlertWatcher(store, settings)
+    assert [a.kind for a in watcher.run_once()] == ["vip_author"]
+    assert watcher.run_once() == []

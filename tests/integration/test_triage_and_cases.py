@@ -127,3 +127,18 @@ def test_youtube_deflection_points_to_the_configured_private_channel(store, exam
     assert preview.lang == "en" and preview.text.startswith("Hi Bob")
     private = CaseService(store, example_settings).preview(case_id, "private_message")
     assert private.visibility == "private" and "email" in private.where
+
+
+def test_escalating_up_moves_the_case_to_head_office_with_the_reason(
+    store, example_settings, case_id
+):
+    cases = CaseService(store, example_settings)
+    detail = cases.act(
+        case_id, "escalate", ActionRequest(actor="lucia", reason="amenaza legal", direction="up")
+    )
+    assert (detail["case"]["team"], detail["case"]["level"]) == ("crisis", "head_office")
+    event = detail["events"][-1]
+    assert event["detail"]["reason"] == "amenaza legal"
+    assert event["detail"]["from_level"] == "country"
+    with pytest.raises(CaseError):
+        cases.act(case_id, "escalate", ActionRequest(actor="l", reason="x", direction="up"))
