@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline import alerts as builders
-from pipeline.alerts import Alert, AlertNotifier, Evidence, NotifyResult
+from pipeline.alerts import Alert, AlertNotifier, Delivery, Evidence, NotifyResult
 from pipeline.cases import add_event
 from pipeline.errors import MissingSecret
 from pipeline.records import utcnow
@@ -80,6 +80,7 @@ class AlertWatcher:
         self.notifier = notifier
         self.spike_every = spike_every
         self._last_spike_check: datetime | None = None
+        self._deferred: list[Delivery] = []  # held through quiet hours (kept in memory)
 
     def _link(self, path: str) -> str:
         return self.settings.service.dashboard_url.rstrip("/") + path
@@ -93,7 +94,25 @@ class AlertWatcher:
             found.extend(self._sentiment_drops(now))
         for alert in found:
             self._send(alert, now)
+        self._deliver_deferred(now)
         return found
+
+    def _deliver_deferred(self, now: datetime) -> None:
+        due = [d for d in self._deferred if d.send_at <= now]
+        self._deferred = [d for d in self._deferred if d.send_at > now]
+        for delivery in due:
+            error = self.notifier.deliver(delivery)
+            with self.store.transaction() as cur:
+                cur.execute(
+                    "UPDATE alerts SET status = ?, delivered_at = ?, error = ?"
+                    " WHERE dedupe_key = ? AND status = 'deferred'",
+                    [
+                        "sent" if error is None else "failed",
+                        now if error is None else None,
+                        error,
+                        delivery.alert.dedupe_key,
+                    ],
+                )
 
     def _send(self, alert: Alert, now: datetime) -> None:
         error: str | None
@@ -105,6 +124,7 @@ class AlertWatcher:
         else:
             if result.duplicate:
                 return
+            self._deferred.extend(result.deferred)
             status = _status(result)
             error = "; ".join(message for _, message in result.failed) or None
         with self.store.transaction() as cur:

@@ -88,3 +88,29 @@ def test_a_high_reach_author_raises_one_vip_alert(store, example_settings):
     watcher = AlertWatcher(store, settings)
     assert [a.kind for a in watcher.run_once()] == ["vip_author"]
     assert watcher.run_once() == []
+
+
+def test_a_warning_in_quiet_hours_is_held_and_sent_when_they_end(store, example_settings, receiver):
+    from pipeline.settings import AlertSubscriptionSettings
+
+    url, received = receiver
+    now = [datetime(2026, 11, 24, 23, 0, tzinfo=UTC)]
+    night = AlertSubscriptionSettings(
+        name="night", webhooks=[url], quiet_hours="22:00-08:00", quiet_mode="defer"
+    )
+    settings = example_settings.model_copy(
+        update={"alerts": example_settings.alerts.model_copy(update={"subscriptions": [night]})}
+    )
+    seed_scored(store, native_id="1", text="Orbita no me deja pagar", urgency_level=1,
+                created_at=now[0] - timedelta(days=3))  # fmt: skip
+    triage_pending(store, settings, clock=lambda: now[0] - timedelta(days=3))
+    watcher = AlertWatcher(store, settings, clock=lambda: now[0])
+    assert [a.kind for a in watcher.run_once()] == ["sla_breach"]
+    assert received == []  # held through the night
+    with store.read() as cur:
+        assert rows(cur, "SELECT status FROM alerts") == [{"status": "deferred"}]
+    now[0] = datetime(2026, 11, 25, 8, 1, tzinfo=UTC)
+    watcher.run_once()
+    assert len(received) == 1
+    with store.read() as cur:
+        assert rows(cur, "SELECT status FROM alerts") == [{"status": "sent"}]
