@@ -95,6 +95,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_author": ("Autor", "Author"),
     "col_text": ("Texto", "Text"),
     "col_opened": ("Abierto", "Opened"),
+    "live": ("En directo", "Live"),
+    "live_help": (
+        "La lista se actualiza sola cada 15 segundos.",
+        "The list refreshes itself every 15 seconds.",
+    ),
     "open_case": ("Abrir caso", "Open case"),
     "open": ("Abrir", "Open"),
     "select_cases": ("Casos seleccionados", "Selected cases"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -10,6 +11,7 @@ import streamlit as st  # noqa: TID253 - the dashboard is the one place streamli
 from dashboard import ui
 from dashboard.ui import tr
 
+LIVE_EVERY = timedelta(seconds=15)
 OPEN_STATUSES = ["new", "acknowledged", "in_private", "resolved", "closed_public"]
 
 
@@ -36,6 +38,25 @@ def _rows(items: list[dict[str, Any]]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(records)
+
+
+def _table(filters: dict[str, Any]) -> None:
+    """The queue itself; in live mode it refreshes on its own, so new cases appear as they open."""
+    found = ui.fetch(ui.client().cases, **filters)
+    items: list[dict[str, Any]] = found["items"]
+    st.caption(tr("queue_total", n=found["total"]) + f" · {ui.now():%H:%M:%S} UTC")
+    if not items:
+        st.info(tr("case_none"))
+        return
+    st.dataframe(
+        _rows(items),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            tr("col_opened"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            tr("col_text"): st.column_config.TextColumn(width="large"),
+        },
+    )
 
 
 def main() -> None:
@@ -67,35 +88,26 @@ def main() -> None:
                 format_func=ui.urgency_format(),
             )
 
-    found = ui.fetch(
-        ui.client().cases,
-        status=statuses,
-        open=None if statuses else True,
-        team=team,
-        level=level,
-        assignee=assignee,
-        platform=platform,
-        lang=language,
-        brand=brand,
-        min_urgency=min_urgency or None,
-        limit=200,
-    )
-    items: list[dict[str, Any]] = found["items"]
-    st.caption(tr("queue_total", n=found["total"]))
+    filters: dict[str, Any] = {
+        "status": statuses,
+        "open": None if statuses else True,
+        "team": team,
+        "level": level,
+        "assignee": assignee,
+        "platform": platform,
+        "lang": language,
+        "brand": brand,
+        "min_urgency": min_urgency or None,
+        "limit": 200,
+    }
+    live = st.toggle(tr("live"), value=True, key="q_live", help=tr("live_help"))
+    if live:
+        st.fragment(run_every=LIVE_EVERY)(_table)(filters)
+    else:
+        _table(filters)
+    items: list[dict[str, Any]] = ui.fetch(ui.client().cases, **filters)["items"]
     if not items:
-        st.info(tr("case_none"))
         return
-
-    table = _rows(items)
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            tr("col_opened"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            tr("col_text"): st.column_config.TextColumn(width="large"),
-        },
-    )
 
     ids = [case["id"] for case in items]
     by_id = {case["id"]: case for case in items}
