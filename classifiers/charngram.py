@@ -86,9 +86,10 @@ class CharNgramModel:
 
         save_file(
             {
-                "idf": self.idf.astype(np.float16),
-                "coef": self.coef.astype(np.float16),
-                "intercept": self.intercept.astype(np.float32),
+                # C order: scikit-learn's coef_ is Fortran-ordered, safetensors writes raw buffers
+                "idf": np.ascontiguousarray(self.idf, dtype=np.float16),
+                "coef": np.ascontiguousarray(self.coef, dtype=np.float16),
+                "intercept": np.ascontiguousarray(self.intercept, dtype=np.float32),
             },
             str(folder / FILE),
         )

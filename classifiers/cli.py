@@ -123,19 +123,12 @@ def metrics_table(metrics: dict[str, Any]) -> Any:
     """A rich table: one row per language plus "all"."""
     from rich.table import Table
 
-    table = Table(title=f"escucha evaluate · {metrics['model']}")
-    columns = (
-        "lang",
-        "n",
-        "sent macro-F1",
-        "sent macro-rec",
-        "sent ECE",
-        "complaint F1",
-        "complaint macro-F1",
-        "urgency AUC",
-        "L3→≥2",
-        "L0→≥2",
+    table = Table(
+        title=f"escucha evaluate · {metrics['model']}",
+        caption="sentiment macro-F1 / macro-recall / ECE; complaint F1 and macro-F1; urgency AUC "
+        "(level ≥2 vs <2), share of level-3 items scored ≥2, share of level-0 items scored ≥2",
     )
+    columns = ("lang", "n", "F1", "recall", "ECE", "cF1", "cMF1", "uAUC", "L3≥2", "L0≥2")
     for column in columns:
         table.add_column(column, justify="right" if column != "lang" else "left")
 

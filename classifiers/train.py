@@ -220,8 +220,6 @@ def train(
     progress: Callable[[int, int, float], None] | None = None,
 ) -> dict[str, Any]:
     """Train, choose blend weight and threshold on the val files, and write the model folder."""
-    from classifiers.model import TransformerClassifier
-
     rng = random.Random(config.seed)
     sentiment = [read_examples(p) for p in sentiment_paths]
     complaints = [read_examples(p) for p in complaint_paths]
@@ -232,30 +230,8 @@ def train(
     net = fine_tune(examples, config, progress)
     train_seconds = time.monotonic() - started
 
-    char_rows = [
-        e
-        for rows in [*sentiment, *corrections]
-        for e in (
-            rng.sample(rows, config.char_max_rows_per_file)
-            if len(rows) > config.char_max_rows_per_file
-            else rows
-        )
-        if e.sentiment is not None
-    ]
-    char_model = (
-        CharNgramModel.fit(
-            [e.text for e in char_rows], [int(e.sentiment or 0) for e in char_rows], c=config.char_c
-        )
-        if char_rows
-        else None
-    )
-
     out.mkdir(parents=True, exist_ok=True)
     network.save(net, out)
-    if char_model is not None:
-        char_model.save(out)
-    elif (out / "charngram.safetensors").exists():
-        (out / "charngram.safetensors").unlink()
     _write_tokenizer(out)
     model_config: dict[str, Any] = {
         "format": "escucha-multitask",
@@ -266,19 +242,18 @@ def train(
         "max_length": config.max_length,
         "labels": {"sentiment": list(SENTIMENTS)},
         "heads": {"sentiment": 3, "complaint": 1, "severity": 1},
-        "char_blend": {
-            "weight_non_english": 0.5 if char_model else 0.0,
-            "weight_english": 0.0,
-        },
+        "char_blend": {"weight_non_english": 0.0, "weight_english": 0.0},
         "complaint_threshold": 0.5,
         "precision": "int8",
     }
     (out / CONFIG_FILE).write_text(json.dumps(model_config, indent=2) + "\n", encoding="utf-8")
-
-    classifier = TransformerClassifier(out)
-    tuned = _tune(classifier, val_paths, model_config, char_model is not None)
-    model_config.update(tuned)
-    (out / CONFIG_FILE).write_text(json.dumps(model_config, indent=2) + "\n", encoding="utf-8")
+    tuned = fit_blend(
+        out,
+        sentiment_paths=sentiment_paths,
+        correction_paths=correction_paths,
+        val_paths=val_paths,
+        config=config,
+    )
 
     record = {
         "config": asdict(replace(config)),
@@ -295,6 +270,43 @@ def train(
     (out / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     logger.info("model written to %s", out)
     return record
+
+
+def fit_blend(
+    out: Path,
+    *,
+    sentiment_paths: Sequence[Path],
+    correction_paths: Sequence[Path],
+    val_paths: Sequence[Path],
+    config: TrainConfig,
+) -> dict[str, Any]:
+    """Fit the char n-gram model, choose blend weights and threshold on val, update config.json."""
+    from classifiers.model import TransformerClassifier
+
+    rng = random.Random(config.seed + 1)
+    char_rows = [
+        e
+        for path in [*sentiment_paths, *correction_paths]
+        for rows in [read_examples(path)]
+        for e in (
+            rng.sample(rows, config.char_max_rows_per_file)
+            if len(rows) > config.char_max_rows_per_file
+            else rows
+        )
+        if e.sentiment is not None
+    ]
+    path = out / "charngram.safetensors"
+    if char_rows:
+        labels = [int(e.sentiment or 0) for e in char_rows]
+        CharNgramModel.fit([e.text for e in char_rows], labels, c=config.char_c).save(out)
+    elif path.exists():
+        path.unlink()
+    model_config = json.loads((out / CONFIG_FILE).read_text("utf-8"))
+    classifier = TransformerClassifier(out)
+    tuned = _tune(classifier, val_paths, model_config, bool(char_rows))
+    model_config.update(tuned)
+    (out / CONFIG_FILE).write_text(json.dumps(model_config, indent=2) + "\n", encoding="utf-8")
+    return tuned
 
 
 def _tune(
