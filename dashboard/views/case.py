@@ -240,6 +240,9 @@ def _composer(case_id: str, case: dict[str, Any], cfg: dict[str, Any]) -> None:
     if suggested:
         st.caption(tr("next_step", action=tr(f"action_{suggested}")))
     order = [suggested, *[a for a in ACTIONS if a != suggested]] if suggested else list(ACTIONS)
+    allowed = case.get("actions")
+    if allowed:  # the service says which actions this status allows; show only those
+        order = [a for a in order if a in allowed]
     tabs = st.tabs([tr(f"action_{a}") for a in order])
     for tab, action in zip(tabs, order, strict=True):
         with tab:
