@@ -37,7 +37,7 @@ class KeywordClassifier:
                     if item.prior_contacts
                     else Urgency(0.1, 0),
                     model_version=self.version,
-                )  # fmt: skip
+                )
             )
         return out
 
@@ -69,6 +69,8 @@ def test_scores_brand_inheritance_clusters_and_prior_contacts(store, example_set
         }
     assert found["forum:t2"]["brand"] == "Orbita"  # inherited from the thread it answers
     assert found["x:10"]["brand"] is None  # the query excludes "órbita lunar"
-    assert found["forum:t1"]["cluster_key"] == found["forum:9"]["cluster_key"]  # same text, link aside
+    assert (
+        found["forum:t1"]["cluster_key"] == found["forum:9"]["cluster_key"]
+    )  # same text, link aside
     assert found["forum:9"]["urgency_reasons"] == ["repeated contact"]  # ana wrote before
     assert {r["stage"] for r in found.values()} == {"scored"}
