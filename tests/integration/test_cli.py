@@ -15,7 +15,9 @@ ESCUCHA = [sys.executable, "-m", "pipeline.cli"]
 ROWS = Path(__file__).resolve().parents[1] / "data" / "classify_sample.jsonl"
 
 
-def escucha(*args: str, cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess[str]:
+def escucha(
+    *args: str, cwd: Path, check: bool = True, **kwargs
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
     done = subprocess.run(
         [*ESCUCHA, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, **kwargs
@@ -104,7 +106,9 @@ def test_classify_follows_the_contract_and_names_a_bad_line(tmp_path):
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text(ROWS.read_text().splitlines()[0] + "\n{not json\n")
-    failed = escucha("classify", str(bad), "-o", str(tmp_path / "o2.jsonl"), cwd=tmp_path, check=False)
+    failed = escucha(
+        "classify", str(bad), "-o", str(tmp_path / "o2.jsonl"), cwd=tmp_path, check=False
+    )
     assert failed.returncode == 1 and "bad.jsonl:2" in failed.stderr
     assert not (tmp_path / "o2.jsonl").exists()  # never half-written
     skipped = escucha(
