@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -78,6 +79,8 @@ class Service:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cycle_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="escucha-source")
+        self._polls: dict[str, Future[PollResult]] = {}
 
     # -- wiring -------------------------------------------------------------------------------
     def _build_sources(self) -> dict[str, Source]:
@@ -117,21 +120,40 @@ class Service:
         return self._classifier.version if self._classifier is not None else None
 
     # -- one cycle ------------------------------------------------------------------------------
-    def run_cycle(self, *, only: Iterable[str] | None = None, force: bool = False) -> CycleReport:
-        """Poll due sources, score, triage, send replies and read private messages once."""
+    def run_cycle(
+        self, *, only: Iterable[str] | None = None, force: bool = False, wait: bool = True
+    ) -> CycleReport:
+        """Poll due sources, score, triage, send replies and read private messages once.
+
+        Sources are polled on worker threads, so a slow crawl or a rate-limit wait never holds
+        up replies and scoring; with ``wait`` the cycle waits for this cycle's polls to finish.
+        """
         with self._cycle_lock:
             report = CycleReport()
             now = self.clock()
             wanted = set(only) if only is not None else None
+            started = []
             for name, source in self.sources.items():
                 if wanted is not None and name not in wanted:
+                    continue
+                running = self._polls.get(name)
+                if running is not None and not running.done():
                     continue
                 if not force and not self._due(name, now):
                     continue
                 config = self.settings.source(name) if self._configured(name) else None
-                report.polls.append(
-                    poll_source(self.store, source, every=config.every if config else None, now=now)
+                every = config.every if config else None
+                self._polls[name] = self._pool.submit(
+                    poll_source, self.store, source, every=every, now=now
                 )
+                started.append(name)
+            for name in list(self._polls):
+                future = self._polls[name]
+                if wait and name in started:
+                    future.result()
+                if future.done():
+                    del self._polls[name]
+                    report.polls.append(future.result())
             self._score_and_triage(report)
             report.outbox = self.outbox.run_once()
             report.private_messages = self.poll_private_messages()
@@ -156,13 +178,17 @@ class Service:
             self.classifier_error = str(exc)
             report.errors.append(str(exc))
             return
-        for _ in range(max_batches):
-            scored = score_pending(
-                self.store, classifier, self.matcher, batch=self.settings.service.score_batch
-            )
-            report.scored += scored
-            if scored == 0:
-                break
+        try:
+            for _ in range(max_batches):
+                scored = score_pending(
+                    self.store, classifier, self.matcher, batch=self.settings.service.score_batch
+                )
+                report.scored += scored
+                if scored == 0:
+                    break
+        except EscuchaError as exc:  # unscored mentions wait; replies and alerts still go out
+            logger.error("scoring failed: %s", exc)
+            report.errors.append(str(exc))
         while True:
             step = triage_pending(self.store, self.settings, clock=self.clock)
             report.triage.opened += step.opened
@@ -219,15 +245,20 @@ class Service:
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
+        for source in self.sources.values():
+            cancel = getattr(source, "cancel", None)  # e.g. a crawl running in a subprocess
+            if callable(cancel):
+                cancel()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _loop(self) -> None:
         tick = self.settings.service.tick.total_seconds()
         while not self._stop.is_set():
             try:
-                self.run_cycle()
+                self.run_cycle(wait=False)
             except Exception:  # keep serving; the error is in the log and the health endpoint
                 logger.exception("scheduler cycle failed")
             self._stop.wait(tick)

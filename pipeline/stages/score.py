@@ -7,6 +7,7 @@ import logging
 import pyarrow as pa
 
 from classifiers.base import Classifier
+from pipeline.errors import ClassifierError
 from pipeline.records import TextItem, utcnow
 from pipeline.stages.enrich import BrandMatcher, near_duplicate_key
 from pipeline.store import Store, rows
@@ -56,7 +57,17 @@ def score_pending(
         )
         for row in pending
     ]
-    predictions = classifier.predict(items)
+    try:
+        predictions = classifier.predict(items)
+    except ClassifierError:
+        raise
+    except Exception as exc:
+        raise ClassifierError(
+            f"the model failed on a batch of {len(items)} mentions ({type(exc).__name__}: {exc})",
+            hint="the mentions stay unscored and are retried on the next cycle",
+        ) from exc
+    if len(predictions) != len(items):
+        raise ClassifierError(f"the model returned {len(predictions)} results for {len(items)}")
     now = utcnow()
     scored = pa.Table.from_pylist(
         [
