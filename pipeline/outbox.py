@@ -15,7 +15,7 @@ from typing import Any
 
 from crawlers.base import Channel
 from pipeline.cases import add_event
-from pipeline.errors import AuthError, EscuchaError, RateLimited
+from pipeline.errors import AuthError, EscuchaError, RateLimited, SourceUnavailable
 from pipeline.records import OutboundMessage, SentMessage, utcnow
 from pipeline.store import Store
 from pipeline.store import outbox as q
@@ -92,8 +92,11 @@ class OutboxWorker:
         except RateLimited as exc:
             wait = timedelta(seconds=exc.retry_after or self._backoff(intent).total_seconds())
             return self._retry(intent, str(exc), wait)
-        except EscuchaError as exc:
+        except SourceUnavailable as exc:  # network, 5xx: worth another try
             return self._retry(intent, str(exc), self._backoff(intent))
+        except EscuchaError as exc:  # the platform refused this message: retrying won't help
+            self._fail(intent, str(exc))
+            return "failed"
         except Exception as exc:  # a channel bug: keep the intent, show the error on the case
             logger.exception("outbox %s: channel crashed", outbox_id)
             return self._retry(
