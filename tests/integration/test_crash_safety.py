@@ -168,3 +168,37 @@ def test_failures_are_retried_with_backoff_and_shown_on_the_case(tmp_path, examp
         now[0] += timedelta(seconds=11)
         assert worker.run_once().sent == 1
     assert len(sandbox.posts()) == 1
+
+
+def test_a_message_the_platform_refuses_fails_at_once_with_the_reason_on_the_case(
+    tmp_path, example_settings
+):
+    from pipeline.errors import SourceError
+
+    class NoPrivateMessages:
+        platform = "youtube"
+        calls = 0
+
+        def send(self, message):
+            self.calls += 1
+            raise SourceError("YouTube has no private messages; use email: care@example.com")
+
+        def find_sent(self, message):
+            return None
+
+        def poll_private(self, cursor):
+            return [], cursor
+
+    channel = NoPrivateMessages()
+    with Store.open(example_settings.database) as store:
+        seed_scored(store, native_id="c1", text="Orbita fatal", platform="youtube", source="yt")
+        (case_id,) = triage_pending(store, example_settings).opened
+        CaseService(store, example_settings).act(case_id, "acknowledge", ActionRequest(actor="ana"))
+        worker = OutboxWorker(store, lambda s, p: channel)
+        assert worker.run_once().failed == 1
+        assert worker.run_once().failed == 0  # not tried again
+        detail = CaseService(store, example_settings).detail(case_id)
+    assert channel.calls == 1
+    assert detail["outbox"][0]["status"] == "failed"
+    (event,) = [e for e in detail["events"] if e["action"] == "send_failed"]
+    assert "no private messages" in event["detail"]["error"]
