@@ -130,6 +130,8 @@ def test_work_a_case_to_closed_public_by_clicking(
     title.wait_for()
     case_id = re.search(r"C-\d+", title.inner_text()).group(0)  # type: ignore[union-attr]
     idle(page)
+    # The case page draws in steps; wait for the mention itself before reading the page.
+    page.get_by_text("**negrita**").first.wait_for(timeout=30_000)
 
     # The mention is text: the script did not run, the Markdown did not render.
     body = page.locator("[data-testid='stMainBlockContainer']").inner_text()
