@@ -45,7 +45,8 @@ def build(encoder_dir: Path, *, dropout: float = 0.1) -> Any:
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    disable: Any = hf_logging.disable_progress_bar
+    disable()
     encoder = AutoModel.from_pretrained(str(encoder_dir), local_files_only=True)
     hidden = int(encoder.config.hidden_size)
     return torch.nn.ModuleDict(

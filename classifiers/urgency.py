@@ -194,6 +194,10 @@ SIGNALS: tuple[Signal, ...] = (
             r"exposed (my|our|customer) (data|details|information)",
             r"veo los datos de otro",
             r"someone else.?s (account|data|details)",
+            r"(expuso|expuesto|expuestos|expone|dejo expuestos) (los )?(datos|registros)",
+            r"(records|data|details|information) (were |was )?(exposed|leaked)",
+            r"unsecured (server|database)",
+            r"servidor sin (contrasena|proteccion)",
         ),
         critical=True,
     ),
@@ -273,7 +277,9 @@ SIGNALS: tuple[Signal, ...] = (
             r"i.?m leaving",
             r"i.?ll (leave|switch|go to)",
             r"never (again|buying|using|flying|ordering)",
-            r"close my account",
+            r"clos(e|ing) my account",
+            r"cancelo (la|mi) (cuenta|linea|contrato)",
+            r"me cambio de (banco|compania|operador|aseguradora)",
             r"last time i",
             r"taking my (money|business)",
         ),
@@ -367,6 +373,8 @@ def assess(item: TextItem, view: ModelView) -> Urgency:
     evidence: list[float] = []
     reasons: list[str] = []
     negative_context = view.complaint >= view.threshold * 0.6 or view.negative >= 0.4
+    # safety-class words are rarely used lightly; only clearly non-negative text discounts them
+    critical_context = negative_context or view.negative >= 0.25
 
     model_weight = view.complaint * (0.25 + 0.35 * view.severity) + 0.1 * view.negative
     if model_weight > 0:
@@ -378,10 +386,10 @@ def assess(item: TextItem, view: ModelView) -> Urgency:
     critical_hit = False
     for signal in SIGNALS:
         if _found(signal, folded):
-            weight = signal.weight if negative_context else signal.weight * 0.5
-            evidence.append(weight)
+            context = critical_context if signal.critical else negative_context
+            evidence.append(signal.weight if context else signal.weight * 0.5)
             reasons.append(signal.reason)
-            critical_hit = critical_hit or (signal.critical and negative_context)
+            critical_hit = critical_hit or (signal.critical and context)
 
     repeated = item.prior_contacts
     if repeated > 0:
