@@ -166,6 +166,19 @@ class Client:
         result: Json = self._get("/aggregates/overview", **filters)
         return result
 
+    def agents(self) -> list[Json]:
+        result: list[Json] = self._get("/agents")
+        return result
+
+    def set_shift(self, name: str, on_shift: bool, actor: str) -> Json:
+        body = {"on_shift": on_shift, "actor": actor}
+        result: Json = self._request("PUT", f"/agents/{_seg(name)}/shift", json=body).json()
+        return result
+
+    def alerts(self, limit: int = 20) -> Json:
+        result: Json = self._get("/alerts", limit=limit)
+        return result
+
     def care(self, **filters: Any) -> Json:
         result: Json = self._get("/aggregates/care", **filters)
         return result

@@ -197,6 +197,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "clear": ("Quitar", "Clear"),
     # care
     "care_title": ("Métricas de atención", "Care metrics"),
+    "agents_title": ("Agentes y carga", "Agents and workload"),
+    "load": ("{n} de {c} casos", "{n} of {c} cases"),
+    "on_shift": ("De turno", "On shift"),
+    "alerts_title": ("Alertas recientes", "Recent alerts"),
     "frt": ("Primera respuesta (mediana)", "First response (median)"),
     "ttd": ("Tiempo hasta privado (mediana)", "Time to deflect (median)"),
     "resolution": ("Resolución (mediana)", "Resolution (median)"),

@@ -93,5 +93,34 @@ def main() -> None:
         st.subheader(tr("by_status"))
         st.bar_chart(by_status, x="status", y="cases", horizontal=True)
 
+    _agents()
+    _alerts()
+
+
+def _agents() -> None:
+    """Who takes new cases: workload against capacity, and the on/off shift switch."""
+    st.subheader(tr("agents_title"))
+    for agent in ui.fetch(ui.client().agents):
+        cols = st.columns([3, 3, 2])
+        cols[0].text(f"{agent['name']} · {agent['team']} / {agent['level']}")
+        cols[1].progress(
+            min(1.0, agent["open_cases"] / max(1, agent["capacity"])),
+            text=tr("load", n=agent["open_cases"], c=agent["capacity"]),
+        )
+        on = cols[2].toggle(tr("on_shift"), value=agent["on_shift"], key=f"shift_{agent['name']}")
+        if on != agent["on_shift"]:
+            ui.client().set_shift(agent["name"], on, ui.actor())
+            st.rerun()
+
+
+def _alerts() -> None:
+    st.subheader(tr("alerts_title"))
+    items = ui.fetch(ui.client().alerts)["items"]
+    if not items:
+        st.caption(tr("none_yet"))
+        return
+    frame = pd.DataFrame(items)[["created_at", "kind", "severity", "title", "status"]]
+    st.dataframe(frame, hide_index=True, width="stretch")
+
 
 main()

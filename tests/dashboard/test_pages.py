@@ -115,3 +115,16 @@ def test_a_clear_panel_when_the_api_is_down() -> None:
     assert not at.exception
     assert "Cannot reach the service" in at.error[0].value
     assert "escucha serve" in at.error[0].value
+
+
+def test_care_page_takes_an_agent_off_shift(app: AppTest, live_api: LiveApi) -> None:
+    import httpx
+
+    at = open_page(app, "care")
+    assert "Agents and workload" in [s.value for s in at.subheader]
+    toggle = at.toggle(key="shift_lucia")
+    assert toggle.value is True
+    toggle.set_value(False).run()
+    agents = {a["name"]: a for a in httpx.get(f"{live_api.url}/agents").json()}
+    assert agents["lucia"]["on_shift"] is False
+    httpx.put(f"{live_api.url}/agents/lucia/shift", json={"on_shift": True, "actor": "test"})
