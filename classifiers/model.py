@@ -17,6 +17,7 @@ from typing import Any
 
 from classifiers import network
 from classifiers.charngram import CharNgramModel
+from classifiers.complaint_cues import combine, cue_score
 from classifiers.intent import derive_intent
 from classifiers.language import SUPPORTED, UNDETERMINED, detect_many
 from classifiers.urgency import ModelView, assess
@@ -152,6 +153,8 @@ class TransformerClassifier:
             probs = {label: float(raw["sentiment"][i][k]) for k, label in enumerate(SENTIMENTS)}
             sentiment = max(probs, key=probs.__getitem__)
             complaint = float(raw["complaint"][i])
+            if langs[i] != "en":  # the head saw English only; explicit cues fill the gap
+                complaint = combine(complaint, cue_score(item.text, langs[i]))
             view = ModelView(
                 complaint=complaint,
                 severity=float(raw["severity"][i]),
