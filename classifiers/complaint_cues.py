@@ -42,11 +42,14 @@ _ES: Final[tuple[tuple[float, str], ...]] = (
     (0.6, r"\b(nadie (me )?(contesta|responde|atiende|viene|soluciona|hace nada))\b"),
     (0.5, r"\b(ni caso|sin respuesta|no contestan|no responden|me cuelgan|me tienen esperando)\b"),
     # formal complaint, threats to leave
+    # ...said in the first person; the bare words are often advice to someone else
     (
         0.7,
-        r"\b(reclamacion|hoja de reclamaciones|queja formal|denuncia|denunciar|consumo|omic"
-        r"|facua|ocu)\b",
+        r"\b(he puesto|pondre|voy a poner|presentare|he presentado|voy a presentar|pienso poner"
+        r"|os voy a|voy a) (una |la )?(reclamacion|hoja de reclamaciones|queja|denuncia)",
     ),
+    (0.7, r"\b(os|les) (voy a )?(denunciar|denuncio|reclamo)\b"),
+    (0.3, r"\b(reclamacion|reclamaciones|queja formal|denuncia|consumo|omic|facua|ocu)\b"),
     (
         0.6,
         r"\b(me doy de baja|darme de baja|me voy a (otra|la competencia)|cambio de compania"

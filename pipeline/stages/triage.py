@@ -103,7 +103,7 @@ def triage_pending(
     with store.read() as cur:
         pending = rows(
             cur,
-            """SELECT m.key, m.platform, m.brand, m.text, m.lang, m.author, m.author_key,
+            """SELECT m.key, m.platform, m.kind, m.brand, m.text, m.lang, m.author, m.author_key,
                    m.author_followers, m.created_at, s.sentiment, s.p_positive, s.p_negative,
                    s.complaint, s.intent, s.urgency_score, s.urgency_level, s.urgency_reasons
                FROM mentions m JOIN scores s ON s.mention_key = m.key
@@ -113,13 +113,18 @@ def triage_pending(
     ignored: list[str] = []
     # Our own replies come back from platform searches: they never open cases.
     ours = {fold(h).lstrip("@").removeprefix("u/") for b in settings.brands for h in b.handles}
+    # Backfilled history is for listening, not for the queue; press articles have no customer
+    # to answer (they drive alerts instead).
+    oldest = clock() - settings.service.case_max_age
     for mention in pending:
         author = fold(mention["author"]).lstrip("@").removeprefix("u/")
-        rule = (
-            matching_rule(settings.rules, mention)
-            if mention["brand"] in own and author not in ours
-            else None
+        answerable = (
+            mention["brand"] in own
+            and author not in ours
+            and mention["kind"] != "article"
+            and mention["created_at"] >= oldest
         )
+        rule = matching_rule(settings.rules, mention) if answerable else None
         if rule is None or rule.action == "ignore":
             ignored.append(mention["key"])
             continue

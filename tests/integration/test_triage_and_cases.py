@@ -142,3 +142,15 @@ def test_escalating_up_moves_the_case_to_head_office_with_the_reason(
     assert event["detail"]["from_level"] == "country"
     with pytest.raises(CaseError):
         cases.act(case_id, "escalate", ActionRequest(actor="l", reason="x", direction="up"))
+
+
+def test_backfilled_history_and_press_articles_open_no_case(store, example_settings):
+    from datetime import UTC, datetime, timedelta
+
+    seed_scored(store, native_id="old", text="Orbita sin fibra", author="ana",
+                created_at=datetime.now(UTC) - timedelta(days=4))  # fmt: skip
+    key = seed_scored(store, native_id="press", text="Orbita sufre una caída", author="diario")
+    with store.transaction() as cur:
+        cur.execute("UPDATE mentions SET kind = 'article' WHERE key = ?", [key])
+    result = triage_pending(store, example_settings)
+    assert result.opened == [] and result.ignored == 2
