@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.bench
+pytestmark = [pytest.mark.bench, pytest.mark.timeout(3600)]
 
 TEXTS = [
     "Orbita lleva {n} horas sin fibra en mi barrio, ¿alguna solución?",
