@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pipeline.store import Cursor, one, rows
+from pipeline.store.search import MentionFilter
 
 Bucket = Literal["hour", "day"]
 
@@ -47,25 +48,11 @@ class Filters:
         return Filters(self.since, self.until, None, self.platform, self.lang)
 
 
-def _mention_where(f: Filters, alias: str = "m") -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if f.since is not None:
-        clauses.append(f"{alias}.created_at >= ?")
-        params.append(f.since)
-    if f.until is not None:
-        clauses.append(f"{alias}.created_at < ?")
-        params.append(f.until)
-    if f.brand is not None:
-        clauses.append(f"{alias}.brand = ?")
-        params.append(f.brand)
-    if f.platform is not None:
-        clauses.append(f"{alias}.platform = ?")
-        params.append(f.platform)
-    if f.lang is not None:
-        clauses.append(f"coalesce({alias}.lang, {alias}.lang_hint) = ?")
-        params.append(f.lang)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+def _mention_where(f: Filters) -> tuple[str, list[Any]]:
+    """The same mention filter the /mentions list uses, so figures and lists always agree."""
+    return MentionFilter(
+        platform=f.platform, brand=f.brand, lang=f.lang, since=f.since, until=f.until
+    ).where()
 
 
 def _bucket_sql(bucket: Bucket) -> str:
