@@ -1,81 +1,160 @@
-"""A character n-gram sentiment model (hashed TF-IDF + logistic regression) for non-English text.
+"""Char and word n-gram sentiment models (hashed TF-IDF + logistic regression), one per language.
 
 The English WordPiece vocabulary of the encoder splits Spanish and other languages into many pieces;
-character n-grams see their morphology directly. Its probabilities are blended with the
-transformer's for non-English text. Stored as plain arrays in safetensors (no pickle).
+character n-grams see their morphology directly and word n-grams their idioms. One model is fitted
+per language that has enough training rows (each sees only its own language, so English does not
+drown Spanish), plus a pooled model for every other language. Their probabilities are blended with
+the transformer's. Stored as sparse arrays in safetensors (no pickle): only the hashed columns seen
+at least twice in training carry weights.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 FILE = "charngram.safetensors"
-N_FEATURES = 2**19
-NGRAMS = (2, 5)
+N_FEATURES = 2**20
+CHAR_NGRAMS = (2, 5)
+WORD_NGRAMS = (1, 2)
+MIN_DF = 2
+MIN_ROWS_PER_LANGUAGE = 500
+POOLED = "*"
+WORD = r"(?u)\b\w+\b"  # single letters count too: "y", "o", "a"
 
 
-def _vectorizer() -> Any:
+def _counts(texts: Sequence[str]) -> Any:
+    """Hashed char (2–5, within word boundaries) plus word (1–2) n-gram counts, one CSR row each."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    return HashingVectorizer(
-        analyzer="char_wb",
-        ngram_range=NGRAMS,
-        n_features=N_FEATURES,
-        alternate_sign=False,
-        norm=None,
-        lowercase=True,
-        strip_accents=None,
+    common: dict[str, Any] = {
+        "n_features": N_FEATURES,
+        "alternate_sign": False,
+        "norm": None,
+        "lowercase": True,
+    }
+    chars = HashingVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, **common)
+    words = HashingVectorizer(
+        analyzer="word", ngram_range=WORD_NGRAMS, token_pattern=WORD, **common
     )
+    texts = list(texts)
+    return (chars.transform(texts) + words.transform(texts)).tocsr()
 
 
-def _features(texts: Sequence[str], idf: Any) -> Any:
+def _features(counts: Any, idf: Any) -> Any:
     import numpy as np
     from sklearn.preprocessing import normalize
 
-    counts = _vectorizer().transform(list(texts))
+    counts = counts.copy()
     counts.data = np.log1p(counts.data)  # sublinear tf
     return normalize(counts.multiply(idf).tocsr())
 
 
 @dataclass
-class CharNgramModel:
-    """Hashed char n-grams → idf weighting → multinomial logistic regression."""
+class _Head:
+    """One language's model: idf and weights over the columns it kept."""
 
-    idf: Any  # (N_FEATURES,) float32
-    coef: Any  # (3, N_FEATURES) float32
+    columns: Any  # (k,) int32, sorted hashed column ids
+    idf: Any  # (k,) float32
+    coef: Any  # (3, k) float32
     intercept: Any  # (3,) float32
+    _dense_idf: Any = field(default=None, repr=False)
+    _weights: Any = field(default=None, repr=False)
 
-    @classmethod
-    def fit(cls, texts: Sequence[str], labels: Sequence[int], *, c: float = 2.0) -> CharNgramModel:
+    def prepare(self) -> None:
         import numpy as np
-        from sklearn.linear_model import LogisticRegression
+        import scipy.sparse as sp
 
-        counts = _vectorizer().transform(list(texts))
-        df = np.bincount(counts.indices, minlength=N_FEATURES)
-        idf = (np.log((1 + len(texts)) / (1 + df)) + 1.0).astype(np.float32)
-        features = _features(texts, idf)
-        clf = LogisticRegression(C=c, max_iter=300)
-        clf.fit(features, np.asarray(labels))
-        return cls(
-            idf=idf,
-            coef=clf.coef_.astype(np.float32),
-            intercept=clf.intercept_.astype(np.float32),
+        dense = np.zeros(N_FEATURES, dtype=np.float32)
+        dense[self.columns] = self.idf
+        self._dense_idf = dense
+        self._weights = sp.csr_matrix(
+            (
+                self.coef.T.ravel(),
+                (np.repeat(self.columns, 3), np.tile(np.arange(3), len(self.columns))),
+            ),
+            shape=(N_FEATURES, 3),
         )
 
-    def predict_proba(self, texts: Sequence[str]) -> Any:
-        """Probabilities (n, 3) in the order of ``SENTIMENTS``."""
+    def logits(self, counts: Any) -> Any:
+        import numpy as np
+
+        if self._weights is None:
+            self.prepare()
+        product = _features(counts, self._dense_idf) @ self._weights
+        return np.asarray(product.todense(), dtype=np.float64) + self.intercept
+
+
+def _fit_head(counts: Any, labels: Any, c: float) -> _Head:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rows = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=N_FEATURES)
+    columns = np.flatnonzero(df >= MIN_DF).astype(np.int32)
+    idf = np.zeros(N_FEATURES, dtype=np.float32)
+    idf[columns] = np.log((1 + rows) / (1 + df[columns])) + 1.0
+    clf = LogisticRegression(C=c, max_iter=2000)
+    clf.fit(_features(counts, idf)[:, columns], labels)  # other columns are all zero
+    return _Head(
+        columns=columns,
+        idf=idf[columns],
+        coef=np.ascontiguousarray(clf.coef_, dtype=np.float32),
+        intercept=clf.intercept_.astype(np.float32),
+    )
+
+
+@dataclass
+class CharNgramModel:
+    """Per-language hashed n-gram TF-IDF and logistic regression, with a pooled fallback."""
+
+    heads: dict[str, _Head]
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted(k for k in self.heads if k != POOLED)
+
+    @classmethod
+    def fit(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[int],
+        langs: Sequence[str] | None = None,
+        *,
+        c: float = 3.0,
+    ) -> CharNgramModel:
+        """A model per language with ``MIN_ROWS_PER_LANGUAGE`` rows or more, and a pooled one."""
+        import numpy as np
+
+        counts = _counts(texts)
+        y = np.asarray(labels)
+        heads = {POOLED: _fit_head(counts, y, c)}
+        codes = np.array([(lang or "") for lang in (langs or [""] * len(texts))])
+        for lang in sorted(set(codes.tolist()) - {""}):
+            mask = codes == lang
+            if mask.sum() >= MIN_ROWS_PER_LANGUAGE and len(set(y[mask].tolist())) == 3:
+                heads[lang] = _fit_head(counts[mask], y[mask], c)
+                logger.info("char n-gram model for %s on %d rows", lang, int(mask.sum()))
+        return cls(heads=heads)
+
+    def predict_proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> Any:
+        """Probabilities (n, 3) in ``SENTIMENTS`` order, each text by its language's model."""
         import numpy as np
 
         if not texts:
             return np.zeros((0, 3), dtype=np.float32)
-        logits = _features(texts, self.idf) @ self.coef.T + self.intercept
-        logits = np.asarray(logits, dtype=np.float64)
+        counts = _counts(texts)
+        langs = list(langs) if langs is not None else [POOLED] * len(texts)
+        codes = np.array([lang if lang in self.heads else POOLED for lang in langs])
+        logits = np.zeros((len(texts), 3), dtype=np.float64)
+        for key in set(codes.tolist()):
+            rows = np.flatnonzero(codes == key)
+            logits[rows] = self.heads[key].logits(counts[rows])
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
@@ -84,15 +163,15 @@ class CharNgramModel:
         import numpy as np
         from safetensors.numpy import save_file
 
-        save_file(
-            {
-                # C order: scikit-learn's coef_ is Fortran-ordered, safetensors writes raw buffers
-                "idf": np.ascontiguousarray(self.idf, dtype=np.float16),
-                "coef": np.ascontiguousarray(self.coef, dtype=np.float16),
-                "intercept": np.ascontiguousarray(self.intercept, dtype=np.float32),
-            },
-            str(folder / FILE),
-        )
+        arrays: dict[str, Any] = {}
+        for key, head in self.heads.items():
+            arrays[f"{key}.columns"] = np.ascontiguousarray(head.columns, dtype=np.int32)
+            arrays[f"{key}.idf"] = np.ascontiguousarray(head.idf, dtype=np.float16)
+            arrays[f"{key}.coef"] = np.ascontiguousarray(head.coef, dtype=np.float16)
+            arrays[f"{key}.intercept"] = np.ascontiguousarray(head.intercept, dtype=np.float32)
+        partial = folder / (FILE + ".partial")
+        save_file(arrays, str(partial), metadata={"format": "escucha-charngram-2"})
+        partial.replace(folder / FILE)
 
     @classmethod
     def load(cls, folder: Path) -> CharNgramModel | None:
@@ -100,12 +179,26 @@ class CharNgramModel:
         import numpy as np
         from safetensors.numpy import load_file
 
+        from pipeline.errors import ClassifierError
+
         path = folder / FILE
         if not path.exists():
             return None
         arrays = load_file(str(path))
+        keys = sorted({name.rsplit(".", 1)[0] for name in arrays})
+        if POOLED not in keys:
+            raise ClassifierError(
+                f"{path} is an older char n-gram format this version cannot read",
+                hint="retrain the model with `escucha train`",
+            )
         return cls(
-            idf=arrays["idf"].astype(np.float32),
-            coef=arrays["coef"].astype(np.float32),
-            intercept=arrays["intercept"].astype(np.float32),
+            heads={
+                key: _Head(
+                    columns=arrays[f"{key}.columns"].astype(np.int64),
+                    idf=arrays[f"{key}.idf"].astype(np.float32),
+                    coef=arrays[f"{key}.coef"].astype(np.float32),
+                    intercept=arrays[f"{key}.intercept"].astype(np.float32),
+                )
+                for key in keys
+            }
         )

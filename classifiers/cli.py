@@ -1,4 +1,4 @@
-"""`escucha train` and `escucha evaluate`: typer-annotated functions the main CLI registers."""
+"""`escucha train`, `calibrate` and `evaluate`: typer-annotated functions the main CLI registers."""
 
 from __future__ import annotations
 
@@ -117,6 +117,30 @@ def evaluate(
     Console().print(metrics_table(metrics))
     if output is not None:
         output.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+
+def calibrate(
+    data: Annotated[list[Path], typer.Argument(help="labelled JSONL file(s) to calibrate on")],
+    model: Annotated[
+        str, typer.Option(help="model folder under models/ or a path to one")
+    ] = "escucha-minilm",
+) -> None:
+    """Refit blend weights, temperatures and the complaint threshold on your labelled sample."""
+    from rich.console import Console
+
+    from classifiers import MODELS_DIR
+    from classifiers.train import retune
+    from pipeline.errors import InputError
+
+    folder = Path(model) if Path(model).is_dir() else MODELS_DIR / model
+    if not (folder / "config.json").is_file():
+        raise InputError(
+            f"no model folder at {folder}",
+            path=model,
+            hint="give a folder written by `escucha train` (with config.json)",
+        )
+    tuned = retune(folder, data)
+    Console().print_json(json.dumps(tuned))
 
 
 def metrics_table(metrics: dict[str, Any]) -> Any:

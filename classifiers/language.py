@@ -57,8 +57,9 @@ def detect_many(texts: Sequence[str]) -> list[str]:
     if not todo:
         return result
     detector = _detector()
-    for i in todo:
-        values = detector.compute_language_confidence_values(cleaned[i])
+    # one call per batch: lingua spreads the texts over its own threads
+    batch = detector.compute_language_confidence_values_in_parallel([cleaned[i] for i in todo])
+    for i, values in zip(todo, batch, strict=True):
         if values and values[0].value >= MIN_CONFIDENCE:
             result[i] = _code(values[0].language)
     return result

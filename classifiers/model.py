@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers import network
+from classifiers.calibration import scale_binary, scale_probs
 from classifiers.charngram import CharNgramModel
 from classifiers.complaint_cues import combine, cue_score
 from classifiers.intent import derive_intent
@@ -67,6 +68,11 @@ class TransformerClassifier:
         self.char_weight = float(blend.get("weight_non_english", 0.0))
         self.char_weight_en = float(blend.get("weight_english", 0.0))
         self.complaint_threshold = float(self.config.get("complaint_threshold", 0.5))
+        calibration = self.config.get("calibration", {})
+        temperatures = calibration.get("sentiment_temperature", {})
+        self.temperature_en = float(temperatures.get("english", 1.0))
+        self.temperature = float(temperatures.get("non_english", 1.0))
+        self.complaint_temperature = float(calibration.get("complaint_temperature", 1.0))
         precision: str = settings.precision
         if precision == "auto":
             precision = str(self.config.get("precision", "fp32"))
@@ -108,8 +114,8 @@ class TransformerClassifier:
                 severity[index] = torch.sigmoid(out["severity"].float()).numpy()
         return {"sentiment": sentiment, "complaint": complaint, "severity": severity}
 
-    def scores(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, Any]:
-        """Raw scores with sentiment blended with the char n-gram model for non-English text."""
+    def blended(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, Any]:
+        """Raw scores with sentiment blended with the char n-gram model (weights per language)."""
         import numpy as np
 
         raw = self.raw_scores(texts)
@@ -121,10 +127,24 @@ class TransformerClassifier:
         )
         chosen = np.flatnonzero(weights > 0)
         if len(chosen):
-            char = self.char_model.predict_proba([texts[int(i)] for i in chosen])
+            char = self.char_model.predict_proba(
+                [texts[int(i)] for i in chosen], [langs[int(i)] for i in chosen]
+            )
             w = weights[chosen][:, None]
             raw["sentiment"][chosen] = (1 - w) * raw["sentiment"][chosen] + w * char
         return raw
+
+    def scores(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, Any]:
+        """Blended scores, calibrated by the temperatures fitted on the validation files."""
+        import numpy as np
+
+        out = self.blended(texts, langs)
+        english = np.array([lang == "en" for lang in langs], dtype=bool)
+        for mask, temperature in ((english, self.temperature_en), (~english, self.temperature)):
+            if mask.any() and temperature != 1.0:
+                out["sentiment"][mask] = scale_probs(out["sentiment"][mask], temperature)
+        out["complaint"] = scale_binary(out["complaint"], self.complaint_temperature)
+        return out
 
     def languages(self, items: Sequence[TextItem]) -> list[str]:
         """The item's own language where known and supported, else the detected one."""

@@ -3,6 +3,7 @@ evaluate. Settings are loaded here, once, and passed down."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -478,15 +479,32 @@ def demo(
                 proc.kill()
 
 
+def _friendly(command: Callable[..., None]) -> Callable[..., None]:
+    """The command with escucha's errors printed as one clear line and exit code 1."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except EscuchaError as exc:
+            raise _fail(exc) from exc
+
+    return run
+
+
 def _register_model_commands() -> None:
     try:
         from classifiers import cli as model_cli
     except ImportError:  # pragma: no cover - the classifiers package always ships it
         return
-    if hasattr(model_cli, "train"):
-        app.command(help="Fine-tune the default model (see docs/models.md).")(model_cli.train)
-    if hasattr(model_cli, "evaluate"):
-        app.command(help="Score a model on any labelled JSONL.")(model_cli.evaluate)
+    commands = (
+        ("train", "Fine-tune the default model (see docs/models.md)."),
+        ("calibrate", "Refit blend weights, temperatures and threshold on your labelled JSONL."),
+        ("evaluate", "Score a model on any labelled JSONL."),
+    )
+    for name, help_text in commands:
+        if hasattr(model_cli, name):
+            app.command(name, help=help_text)(_friendly(getattr(model_cli, name)))
 
 
 _register_model_commands()

@@ -1,13 +1,14 @@
 """Throughput of the product's classifier path against the naive transformers pipeline.
 
 Times, in one run on one machine, 5,000 tweet-length texts through ``load_classifier(...).predict``
-in batches of 64 (what ``escucha classify`` and the service's score stage do) and through
+in chunks of 256 (what ``escucha classify`` reads at a time by default) and through
 ``transformers.pipeline("text-classification")`` one text at a time on the same fine-tuned encoder
 and sentiment head. Prints texts/s for each, the ratio, and peak memory (RSS).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import resource
@@ -17,12 +18,13 @@ from pathlib import Path
 import pytest
 
 from classifiers import MODELS_DIR, load_classifier
+from pipeline.cli import classify
 from pipeline.records import TextItem
 from pipeline.settings import ModelSettings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 N = int(os.environ.get("ESCUCHA_BENCH_TEXTS", "5000"))
-BATCH = 64
+BATCH = int(inspect.signature(classify).parameters["batch_size"].default)  # as escucha classify
 
 
 def _texts(n: int) -> list[str]:

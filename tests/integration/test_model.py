@@ -104,12 +104,13 @@ def test_predictions_follow_the_contract(fast: Classifier) -> None:
     assert fast.predict([]) == []
 
 
-def test_fast_path_agrees_with_fp32_on_99_percent_of_labels(
+def test_batched_fast_path_agrees_with_fp32_one_text_at_a_time(
     fast: Classifier, reference: Classifier
 ) -> None:
+    """Length-bucketed, padded batches (and the configured precision) keep >= 99 % of labels."""
     items = _items("brand_mentions.jsonl") + _items("model_sample.jsonl")
     got = fast.predict(items)
-    want = reference.predict(items)
+    want = [reference.predict([item])[0] for item in items]  # no padding, no batch neighbours
     cut = float(getattr(reference, "complaint_threshold", 0.5))
     agree = [
         (g.sentiment == w.sentiment) + ((g.complaint >= cut) == (w.complaint >= cut))

@@ -1,4 +1,4 @@
-"""`escucha train` and `escucha evaluate` end to end on a few rows (two steps; make test-slow)."""
+"""`escucha train`, `calibrate` and `evaluate` end to end on a few rows (two steps; make test-slow)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from classifiers import load_classifier
-from classifiers.cli import evaluate, train
+from classifiers.cli import calibrate, evaluate, train
 from pipeline.records import TextItem
 from pipeline.settings import ModelSettings
 
@@ -21,6 +21,7 @@ def _app() -> typer.Typer:
     app = typer.Typer()
     app.command("train")(train)
     app.command("evaluate")(evaluate)
+    app.command("calibrate")(calibrate)
     return app
 
 
@@ -48,6 +49,18 @@ def test_train_with_corrections_then_evaluate(tmp_path: Path) -> None:
     assert record["data"]["corrections"][0]["file"].endswith("brand.jsonl")
     assert record["config"]["max_steps"] == 2
 
+    config = json.loads((out / "config.json").read_text("utf-8"))
+    temperatures = config["calibration"]["sentiment_temperature"]
+    assert set(temperatures) == {"english", "non_english"}
+    assert 0.05 <= config["calibration"]["complaint_temperature"] <= 20
+
+    result = runner.invoke(_app(), ["calibrate", str(brand), "--model", str(out)])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "training.json").read_text("utf-8"))
+    assert record["data"]["validation"][0]["file"].endswith("brand.jsonl")
+    recalibrated = json.loads((out / "config.json").read_text("utf-8"))["calibration"]
+    assert recalibrated != config["calibration"]  # fitted on other rows, other temperatures
+
     classifier = load_classifier(ModelSettings(name_or_path=str(out)))
     assert classifier.version == "tiny@t"
     assert len(classifier.predict([TextItem("hola"), TextItem("hello there")])) == 2
@@ -61,3 +74,23 @@ def test_train_with_corrections_then_evaluate(tmp_path: Path) -> None:
     assert {"es", "en"} <= set(metrics["by_language"])
     assert metrics["all"]["urgency"]["n"] == len(rows[::6])
     assert len(metrics["all"]["sentiment"]["confusion"]) == 3
+
+
+def test_model_commands_report_bad_input_in_one_line(tmp_path: Path) -> None:
+    from pipeline.cli import app
+
+    runner = CliRunner()
+    missing = tmp_path / "no-model"
+    result = runner.invoke(
+        app, ["calibrate", str(DATA / "brand_mentions.jsonl"), "--model", str(missing)]
+    )
+    assert result.exit_code == 1
+    assert f"no model folder at {missing}" in result.output
+    assert "Traceback" not in result.output
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "hola", "label": "negative", "lang": "es"}\n{"text": \n', "utf-8")
+    result = runner.invoke(app, ["evaluate", str(broken)])
+    assert result.exit_code == 1
+    assert f"{broken}:2" in result.output
+    assert "Traceback" not in result.output
