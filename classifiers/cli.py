@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -138,6 +139,13 @@ def calibrate(
             f"no model folder at {folder}",
             path=model,
             hint="give a folder written by `escucha train` (with config.json)",
+        )
+    if not os.access(folder, os.W_OK) or not os.access(folder / "config.json", os.W_OK):
+        raise InputError(
+            f"the model folder {folder} is read-only",
+            path=str(folder),
+            hint="copy the folder somewhere writable, calibrate the copy with --model, "
+            "and point model.name_or_path at it",
         )
     tuned = retune(folder, data)
     Console().print_json(json.dumps(tuned))
