@@ -72,6 +72,9 @@ class TransformerClassifier:
         temperatures = calibration.get("sentiment_temperature", {})
         self.temperature_en = float(temperatures.get("english", 1.0))
         self.temperature = float(temperatures.get("non_english", 1.0))
+        self.temperature_by_language = {
+            str(lang): float(t) for lang, t in temperatures.get("by_language", {}).items()
+        }
         self.complaint_temperature = float(calibration.get("complaint_temperature", 1.0))
         precision: str = settings.precision
         if precision == "auto":
@@ -139,9 +142,14 @@ class TransformerClassifier:
         import numpy as np
 
         out = self.blended(texts, langs)
-        english = np.array([lang == "en" for lang in langs], dtype=bool)
-        for mask, temperature in ((english, self.temperature_en), (~english, self.temperature)):
-            if mask.any() and temperature != 1.0:
+        codes = np.array(langs)
+        for lang in set(langs):
+            if lang == "en":
+                temperature = self.temperature_en
+            else:
+                temperature = self.temperature_by_language.get(lang, self.temperature)
+            if temperature != 1.0:
+                mask = codes == lang
                 out["sentiment"][mask] = scale_probs(out["sentiment"][mask], temperature)
         out["complaint"] = scale_binary(out["complaint"], self.complaint_temperature)
         return out

@@ -34,6 +34,7 @@ TOKENIZER_FILES = (
 )
 CONFIG_FILE = "config.json"
 RECORD_FILE = "training.json"
+MIN_CALIBRATION_ROWS = 100  # a language needs this many val rows for its own temperature
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,8 @@ def _tune(
     tuned: dict[str, Any] = {}
     rows = [e for p in val_paths for e in read_examples(p)]
     blend: dict[str, float] = {}
-    temperatures: dict[str, float] = {}
+    temperatures: dict[str, Any] = {}
+    by_language: dict[str, float] = {}
     for key, english in (("weight_non_english", False), ("weight_english", True)):
         sent = [
             e for e in rows if e.sentiment is not None and ((e.lang or "en") == "en") == english
@@ -334,7 +336,7 @@ def _tune(
         gold = np.array([e.sentiment for e in sent])
         group = "english" if english else "non_english"
         if not has_char:
-            temperatures[group] = round(calibration.fit_multiclass(transformer, gold), 4)
+            _fit_temperatures(transformer, gold, langs, group, temperatures, by_language)
             continue
         char = classifier.char_model.predict_proba(texts, langs)
         best = (-1.0, 0.0)
@@ -351,12 +353,13 @@ def _tune(
         blend[key] = round(best[1], 2)
         logger.info("char blend %s %.2f (mean macro-F1 %.3f)", key, best[1], best[0])
         mixed = (1 - blend[key]) * transformer + blend[key] * char
-        temperatures[group] = round(calibration.fit_multiclass(mixed, gold), 4)
-        logger.info("sentiment temperature %s %.3f", group, temperatures[group])
+        _fit_temperatures(mixed, gold, langs, group, temperatures, by_language)
     if blend:
         tuned["char_blend"] = {**model_config["char_blend"], **blend}
     comp = [e for e in rows if e.complaint is not None]
     calibrated: dict[str, Any] = {}
+    if by_language:
+        temperatures["by_language"] = by_language
     if temperatures:
         calibrated["sentiment_temperature"] = temperatures
     if comp:
@@ -374,6 +377,28 @@ def _tune(
     if calibrated:
         tuned["calibration"] = {**model_config.get("calibration", {}), **calibrated}
     return tuned
+
+
+def _fit_temperatures(
+    probs: Any,
+    gold: Any,
+    langs: Sequence[str],
+    group: str,
+    temperatures: dict[str, Any],
+    by_language: dict[str, float],
+) -> None:
+    """One temperature for the group, and one per non-English language with enough rows."""
+    import numpy as np
+
+    temperatures[group] = round(calibration.fit_multiclass(probs, gold), 4)
+    logger.info("sentiment temperature %s %.3f", group, temperatures[group])
+    if group == "english":
+        return
+    codes = np.array(langs)
+    for lang in sorted(set(langs) - {"und"}):
+        mask = codes == lang
+        if mask.sum() >= MIN_CALIBRATION_ROWS:
+            by_language[lang] = round(calibration.fit_multiclass(probs[mask], gold[mask]), 4)
 
 
 def retune(folder: Path, val_paths: Sequence[Path]) -> dict[str, Any]:

@@ -125,3 +125,14 @@ def test_missing_model_names_the_path_and_the_fix(tmp_path: Path) -> None:
     message = str(error.value)
     assert str(tmp_path / "no-such-model") in message
     assert "escucha train" in message
+
+
+def test_a_language_temperature_changes_confidence_not_labels() -> None:
+    classifier = load_classifier(ModelSettings(threads=2))
+    text = "El servicio de Orbita es un desastre, tres días sin internet"
+    before = classifier.scores([text, text], ["es", "pt"])["sentiment"].copy()
+    classifier.temperature_by_language["es"] = 50.0  # as if Spanish were barely learnt
+    after = classifier.scores([text, text], ["es", "pt"])["sentiment"]
+    assert after[0].max() < 0.36  # flattened towards a third each
+    assert after[0].argmax() == before[0].argmax()
+    assert after[1] == pytest.approx(before[1], abs=1e-6)  # Portuguese keeps its own

@@ -51,7 +51,7 @@ def test_train_with_corrections_then_evaluate(tmp_path: Path) -> None:
 
     config = json.loads((out / "config.json").read_text("utf-8"))
     temperatures = config["calibration"]["sentiment_temperature"]
-    assert set(temperatures) == {"english", "non_english"}
+    assert {"english", "non_english"} <= set(temperatures)
     assert 0.05 <= config["calibration"]["complaint_temperature"] <= 20
 
     result = runner.invoke(_app(), ["calibrate", str(brand), "--model", str(out)])

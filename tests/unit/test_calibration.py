@@ -48,3 +48,23 @@ def test_temperature_one_is_the_identity() -> None:
     probs, _ = _sample(10, seed=3)
     assert scale_probs(probs, 1.0) is probs
     assert np.allclose(scale_probs(probs, 1.0 + 1e-12), probs, atol=1e-6)
+
+
+def test_each_language_with_enough_rows_gets_its_own_temperature() -> None:
+    from classifiers.train import MIN_CALIBRATION_ROWS, _fit_temperatures
+
+    calibrated, gold_a = _sample(1500, seed=4)
+    overconfident, gold_b = _sample(1500, seed=5)
+    probs = np.vstack([calibrated, scale_probs(overconfident, 0.4)])
+    gold = np.concatenate([gold_a, gold_b])
+    few, _ = _sample(MIN_CALIBRATION_ROWS - 1, seed=6)
+    probs = np.vstack([probs, few])
+    gold = np.concatenate([gold, np.zeros(len(few), dtype=int)])
+    langs = ["es"] * 1500 + ["pt"] * 1500 + ["it"] * len(few)
+    temperatures: dict[str, object] = {}
+    by_language: dict[str, float] = {}
+    _fit_temperatures(probs, gold, langs, "non_english", temperatures, by_language)
+    assert set(by_language) == {"es", "pt"}  # Italian has too few rows: the shared one serves it
+    assert 0.85 < by_language["es"] < 1.2
+    assert 2.0 < by_language["pt"] < 3.0
+    assert "non_english" in temperatures
