@@ -282,7 +282,6 @@ def fit_blend(
     config: TrainConfig,
 ) -> dict[str, Any]:
     """Fit the char n-gram model, choose blend weights and threshold on val, update config.json."""
-    from classifiers.model import TransformerClassifier
 
     rng = random.Random(config.seed + 1)
     char_rows = [
@@ -304,12 +303,7 @@ def fit_blend(
         ).save(out)
     elif path.exists():
         path.unlink()
-    model_config = json.loads((out / CONFIG_FILE).read_text("utf-8"))
-    classifier = TransformerClassifier(out)
-    tuned = _tune(classifier, val_paths, model_config, bool(char_rows))
-    model_config.update(tuned)
-    _write_json(out / CONFIG_FILE, model_config)
-    return tuned
+    return _tune_config(out, val_paths)
 
 
 def _tune(
@@ -406,6 +400,18 @@ def retune(folder: Path, val_paths: Sequence[Path]) -> dict[str, Any]:
 
     Updates ``config.json`` (written whole, then renamed into place) and the training record.
     """
+    tuned = _tune_config(folder, val_paths)
+    record_path = folder / RECORD_FILE
+    if record_path.exists():
+        record = json.loads(record_path.read_text("utf-8"))
+        record["tuned"] = {**record.get("tuned", {}), **tuned}
+        record.setdefault("data", {})["validation"] = describe_files(val_paths)
+        _write_json(record_path, record)
+    return tuned
+
+
+def _tune_config(folder: Path, val_paths: Sequence[Path]) -> dict[str, Any]:
+    """Run ``_tune`` on the model in ``folder`` and write the chosen values into its config."""
     from classifiers.model import TransformerClassifier
 
     model_config = json.loads((folder / CONFIG_FILE).read_text("utf-8"))
@@ -413,12 +419,6 @@ def retune(folder: Path, val_paths: Sequence[Path]) -> dict[str, Any]:
     tuned = _tune(classifier, val_paths, model_config, classifier.char_model is not None)
     model_config.update(tuned)
     _write_json(folder / CONFIG_FILE, model_config)
-    record_path = folder / RECORD_FILE
-    if record_path.exists():
-        record = json.loads(record_path.read_text("utf-8"))
-        record["tuned"] = {**record.get("tuned", {}), **tuned}
-        record.setdefault("data", {})["validation"] = describe_files(val_paths)
-        _write_json(record_path, record)
     return tuned
 
 
