@@ -7,8 +7,8 @@ import logging
 import os
 from pathlib import Path
 
-from classifiers.base import Classifier
 from pipeline.errors import ClassifierError
+from pipeline.ports import Classifier
 from pipeline.settings import ModelSettings
 
 logger = logging.getLogger(__name__)

@@ -10,14 +10,9 @@ keeps the model alone: there, cues measured no better than the head.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Final
 
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
+from pipeline.fold import fold
 
 # (weight, pattern) on lower-cased, accent-free text.
 _ES: Final[tuple[tuple[float, str], ...]] = (
@@ -73,7 +68,7 @@ def cue_score(text: str, lang: str) -> float:
     cues = _COMPILED.get(lang)
     if not cues:
         return 0.0
-    folded = _fold(text)
+    folded = fold(text)
     miss = 1.0
     for weight, pattern in cues:
         if pattern.search(folded):

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from classifiers.base import Classifier
 from classifiers.data import Example
+from pipeline.ports import Classifier
 from pipeline.records import SENTIMENTS, Prediction, TextItem
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,9 @@ phrases decide suggestions; clearly positive sentiment is praise.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
+
+from pipeline.fold import fold
 
 _QUESTION = re.compile(
     r"(\?|^\s*(how|what|when|where|why|which|who|can|could|does|do|is|are|will|should)\b"
@@ -23,12 +24,6 @@ _SUGGESTION = re.compile(
     r"|propongo|estaria bien|ojala (pusieran|anadieran|tuvieran)|podrian (anadir|poner|incluir))\b",
     re.IGNORECASE,
 )
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents, so one pattern matches "cómo" and "como"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def derive_intent(

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from classifiers.intent import fold
+from pipeline.fold import fold
 from pipeline.records import TextItem, Urgency
 
 LEVEL_CUTS = (0.22, 0.5, 0.78)  # score ≥ cut → level 1, 2, 3 (tuned on the brand-mention set)

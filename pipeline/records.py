@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 Platform = str  # "x", "reddit", "youtube", "google_reviews", "forum", "web", "news", "sandbox"...
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
@@ -17,6 +17,25 @@ INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "suggestion", "ot
 URGENCY_LEVELS: tuple[str, ...] = ("none", "normal", "high", "critical")
 
 OutboundKind = Literal["public_reply", "private_message", "public_close"]
+
+# The statuses of a case (the transitions between them are in ``pipeline.care.lifecycle``).
+STATUSES: Final[tuple[str, ...]] = (
+    "new",
+    "acknowledged",
+    "in_private",
+    "resolved",
+    "closed_public",
+    "closed",
+    "dismissed",
+)
+OPEN_STATUSES: Final[tuple[str, ...]] = (
+    "new",
+    "acknowledged",
+    "in_private",
+    "resolved",
+    "closed_public",
+)
+FINAL_STATUSES: Final[tuple[str, ...]] = ("closed", "dismissed")
 
 
 def utc(value: datetime) -> datetime:

@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from classifiers.base import Classifier
-from crawlers.base import Channel, Source, build_source
-from pipeline.alerting import AlertWatcher
-from pipeline.cases import CaseService
+from crawlers.registry import build_source
+from pipeline.alerts.watch import AlertWatcher
+from pipeline.care.cases import CaseService
+from pipeline.care.outbox import OutboxRun, OutboxWorker
 from pipeline.errors import EscuchaError
-from pipeline.outbox import OutboxRun, OutboxWorker
+from pipeline.ports import Channel, Classifier, Source
 from pipeline.records import utcnow
-from pipeline.runner import PollResult, poll_source
 from pipeline.settings import Settings
 from pipeline.stages.enrich import BrandMatcher
+from pipeline.stages.poll import PollResult, poll_source
 from pipeline.stages.score import score_pending
 from pipeline.stages.triage import TriageResult, triage_pending
 from pipeline.store import Store, one

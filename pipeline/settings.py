@@ -337,6 +337,11 @@ class Settings(_Model):
             raise ValueError(f"no [templates.{self.default_language}] for the default language")
         return self
 
+    def own_brands(self) -> set[str]:
+        """Configured brands that are not only someone's competitor."""
+        competitors = {c for brand in self.brands for c in brand.competitors}
+        return {brand.name for brand in self.brands if brand.name not in competitors}
+
     def secret(self, name: str, *, needed_for: str) -> str:
         """Return the secret ``ESCUCHA_<NAME>`` or raise an error naming the variable."""
         variable = name if name.startswith(ENV_PREFIX) else ENV_PREFIX + name.upper()

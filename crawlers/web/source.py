@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawlers.query import Query
 from crawlers.web.items import PLATFORM, to_mention
 from crawlers.web.options import WebOptions, dump_options, load_options
 from pipeline.errors import ConfigError, SourceError, SourceUnavailable
+from pipeline.query import Query
 from pipeline.records import Mention, Page, utcnow
 from pipeline.settings import Settings, SourceSettings
 

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from pipeline import lifecycle, people
-from pipeline.cases import ActionRequest, author_history
+from pipeline.care import customers as people
+from pipeline.care import lifecycle
+from pipeline.care.cases import ActionRequest, author_history
 from pipeline.errors import CaseError, ConfigError, EscuchaError, InputError, StorageError
 from pipeline.records import utcnow
 from pipeline.service import Service

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crawlers.query import Query
+from pipeline.fold import fold
+from pipeline.query import Query
 from pipeline.settings import BrandSettings, Settings
 
 _URL = re.compile(r"https?://\S+")
@@ -42,12 +42,6 @@ class BrandMatcher:
         return None
 
 
-def own_brands(settings: Settings) -> set[str]:
-    """Configured brands that are not only someone's competitor."""
-    competitors = {c for brand in settings.brands for c in brand.competitors}
-    return {brand.name for brand in settings.brands if brand.name not in competitors}
-
-
 def _terms(brand: BrandSettings) -> tuple[str, ...]:
     raw = [brand.name, *brand.keywords, *brand.handles]
     return tuple(sorted({fold(term) for term in raw if term.strip()}))
@@ -55,12 +49,6 @@ def _terms(brand: BrandSettings) -> tuple[str, ...]:
 
 def _contains_word(folded_text: str, term: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(term)}(?!\w)", folded_text) is not None
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents, for matching."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def near_duplicate_key(text: str) -> str:

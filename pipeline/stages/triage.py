@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline import routing
-from pipeline.cases import add_event
+from pipeline.care import routing
+from pipeline.care.cases import add_event
+from pipeline.care.routing import CaseFacts
+from pipeline.care.sla import BusinessCalendar
+from pipeline.fold import fold
 from pipeline.records import utcnow
-from pipeline.routing import CaseFacts
 from pipeline.settings import RuleSettings, Settings, TeamSettings
-from pipeline.sla import BusinessCalendar
-from pipeline.stages.enrich import fold, own_brands
 from pipeline.store import Cursor, Store, one, rows
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def triage_pending(
     batch: int = 200,
 ) -> TriageResult:
     result = TriageResult()
-    own = own_brands(settings)
+    own = settings.own_brands()
     with store.read() as cur:
         pending = rows(
             cur,

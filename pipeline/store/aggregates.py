@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from pipeline.fold import fold
 from pipeline.store import Cursor, one, rows
 from pipeline.store.search import MentionFilter
 
@@ -140,10 +140,13 @@ def spikes(cur: Cursor, f: Filters, *, now: datetime | None = None) -> list[dict
     """Volume spikes in the selection, each with the hours it covers and a reason a person can read.
 
     Where at least two weeks of history precede the selection, the seasonal detector of
-    ``pipeline.spikes`` judges every hour against the same hour of the week in past weeks; with
+    ``pipeline.analytics.spikes`` judges every hour against the same hour of the week in past
+    weeks; with
     less history, the simple rule of ``trailing_spikes`` applies.
     """
-    from pipeline import spikes as seasonal  # numpy is imported only when spikes are asked for
+    from pipeline.analytics import (
+        spikes as seasonal,  # numpy is imported only when spikes are asked for
+    )
 
     config = seasonal.SpikeConfig()
     end = f.until or (now or datetime.now(UTC))
@@ -247,11 +250,6 @@ _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 _STRIP = re.compile(r"https?://\S+|[@#]\w+")
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def terms(
     texts: Sequence[str], *, exclude: Sequence[str] = (), limit: int = 20
 ) -> list[dict[str, Any]]:
@@ -261,10 +259,10 @@ def terms(
     """
     skip = set(_STOPWORDS)
     for name in exclude:
-        skip.update(_WORD.findall(_fold(name)))
+        skip.update(_WORD.findall(fold(name)))
     counter: Counter[str] = Counter()
     for text in texts:
-        words = set(_WORD.findall(_fold(_STRIP.sub(" ", text))))
+        words = set(_WORD.findall(fold(_STRIP.sub(" ", text))))
         counter.update(w for w in words if w not in skip)
     return [{"term": term, "mentions": n} for term, n in counter.most_common(limit)]
 

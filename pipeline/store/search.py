@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.lifecycle import FINAL_STATUSES
+from pipeline.records import FINAL_STATUSES
 from pipeline.store import Cursor, rows, scalar
 
 MENTION_COLUMNS = """m.key, m.platform, m.native_id, m.source, m.kind, m.brand, m.text, m.title,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from pipeline.spikes import HOUR, Spike, SpikeConfig, detect
+from pipeline.analytics.spikes import HOUR, Spike, SpikeConfig, detect
 
 pytestmark = pytest.mark.bench
 

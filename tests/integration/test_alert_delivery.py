@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.alerts import (
+from pipeline.alerts.notify import (
     SIGNATURE_HEADER,
     AlertNotifier,
     Evidence,

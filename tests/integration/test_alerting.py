@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import SecretStr
 
-from pipeline.alerting import AlertWatcher
-from pipeline.alerts import SIGNATURE_HEADER, verify
+from pipeline.alerts.notify import SIGNATURE_HEADER, verify
+from pipeline.alerts.watch import AlertWatcher
 from pipeline.stages.triage import triage_pending
 from pipeline.store import rows
 from tests.conftest import seed_scored

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from crawlers.base import build_source
-from pipeline.runner import poll_source
+from crawlers.registry import build_source
 from pipeline.settings import load_settings
+from pipeline.stages.poll import poll_source
 from pipeline.store import Store
 from tests.fakes import google_reviews as gbp
 from tests.fakes import reddit, x, youtube
@@ -27,8 +27,8 @@ from tests.fakes.base import FakeServer
 
 POLL = """
 import sys
-from crawlers.base import build_source
-from pipeline.runner import poll_source
+from crawlers.registry import build_source
+from pipeline.stages.poll import poll_source
 from pipeline.settings import load_settings
 from pipeline.store import Store
 settings = load_settings(sys.argv[1], env={k: v for k, v in __import__("os").environ.items()})

@@ -10,9 +10,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from crawlers.sandbox import SandboxPlatform, load_corpus
-from pipeline.cases import ActionRequest, CaseService
-from pipeline.outbox import OutboxWorker
-from pipeline.runner import poll_source
+from pipeline.care.cases import ActionRequest, CaseService
+from pipeline.care.outbox import OutboxWorker
+from pipeline.stages.poll import poll_source
 from pipeline.stages.triage import triage_pending
 from pipeline.store import Store, rows
 from tests.conftest import ROOT, seed_scored
@@ -39,7 +39,7 @@ def test_a_sandbox_poll_killed_midway_resumes_with_nothing_lost_or_duplicated(tm
         import time
         from datetime import datetime, timezone
         from crawlers.sandbox import SandboxPlatform
-        from pipeline.runner import poll_source
+        from pipeline.stages.poll import poll_source
         from pipeline.store import Store
 
         class Slow:
@@ -91,7 +91,7 @@ def test_a_worker_killed_after_posting_and_before_recording_does_not_post_twice(
         import os, signal
         from datetime import datetime, timezone
         from crawlers.sandbox import SandboxPlatform, load_corpus
-        from pipeline.outbox import OutboxWorker
+        from pipeline.care.outbox import OutboxWorker
         from pipeline.store import Store
 
         corpus = [i for i in load_corpus() if i.platform == "x"][:1]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crawlers.sandbox import SandboxPlatform, load_corpus
-from pipeline.cases import ActionRequest
+from pipeline.care.cases import ActionRequest
 from pipeline.service import Service
 from pipeline.stages.triage import triage_pending
 from tests.conftest import seed_scored

@@ -13,8 +13,8 @@ import pytest
 
 from crawlers.feeds import FeedSource, build_client, from_settings, strip_html
 from pipeline.errors import ConfigError
-from pipeline.runner import poll_source
 from pipeline.settings import Settings, SourceSettings
+from pipeline.stages.poll import poll_source
 from pipeline.store import Store
 
 FEEDS = Path(__file__).parents[1] / "data" / "import" / "feeds"

@@ -12,9 +12,9 @@ import pytest
 from crawlers.files import FileSource, ImportReport, from_settings, import_file, import_source_name
 from pipeline.errors import ConfigError
 from pipeline.records import Page
-from pipeline.runner import poll_source
 from pipeline.settings import Settings, SourceSettings
 from pipeline.stages.ingest import IngestResult, store_page
+from pipeline.stages.poll import poll_source
 from pipeline.store import Store
 from pipeline.store import mentions as q
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from classifiers import load_classifier
-from classifiers.base import Classifier
 from pipeline.errors import ClassifierError
+from pipeline.ports import Classifier
 from pipeline.records import INTENTS, SENTIMENTS, TextItem
 from pipeline.settings import ModelSettings
 

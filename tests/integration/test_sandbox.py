@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.base import build_source
+from crawlers.registry import build_source
 from crawlers.sandbox import SandboxPlatform, default_state_dir, from_settings
 from pipeline.errors import ConfigError
 from pipeline.records import OutboundMessage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.cases import ActionRequest, CaseService
+from pipeline.care.cases import ActionRequest, CaseService
 from pipeline.errors import CaseError
 from pipeline.stages.triage import triage_pending
 from pipeline.store import rows

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from test_web_site import Crawl, FixtureSite, crawl, options, serve_copy
 
-from crawlers.query import Query
 from crawlers.web.source import WebSource
+from pipeline.query import Query
 
 FORUM_RULES = {
     "url": "/forum/",

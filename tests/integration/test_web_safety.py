@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from test_web_site import FixtureSite, crawl, options, serve_copy
 
-from crawlers.base import build_source
+from crawlers.registry import build_source
 from crawlers.web.options import load_options
 from crawlers.web.safety import refusal
 from crawlers.web.source import WebSource, from_settings

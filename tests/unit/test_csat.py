@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.csat import parse_reply, summarise, survey_text
+from pipeline.care.csat import parse_reply, summarise, survey_text
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings, TemplateSettings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.identity import (
+from pipeline.care.identity import (
     Identity,
     customers,
     extract_emails,

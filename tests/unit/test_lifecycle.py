@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline import lifecycle
+from pipeline.care import lifecycle
 
 
 def test_the_happy_path_reaches_closed():

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawlers.query import Query, normalize
 from pipeline.errors import ConfigError
+from pipeline.fold import fold
+from pipeline.query import Query
 
 BRAND = '(orbita OR "@orbita") AND NOT ("orbita lunar" OR satélite)'
 
@@ -114,5 +115,5 @@ def test_parse_never_fails_other_than_config_error(text: str) -> None:
 
 
 @given(st.text(max_size=30))
-def test_normalize_is_idempotent(text: str) -> None:
-    assert normalize(normalize(text)) == normalize(text)
+def test_fold_is_idempotent(text: str) -> None:
+    assert fold(fold(text)) == fold(text)

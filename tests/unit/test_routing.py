@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import CaseError
-from pipeline.routing import (
+from pipeline.care.routing import (
     CaseFacts,
     choose_agent,
     choose_team,
@@ -16,6 +15,7 @@ from pipeline.routing import (
     level_above,
     level_below,
 )
+from pipeline.errors import CaseError
 from pipeline.settings import AgentSettings, TeamSettings
 
 LEVELS = ["head_office", "country", "store"]

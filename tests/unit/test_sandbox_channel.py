@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawlers.base import Channel, Source
 from crawlers.sandbox import CorpusItem, SandboxPlatform
 from pipeline.errors import InputError, SourceError
+from pipeline.ports import Channel, Source
 from pipeline.records import OutboundMessage
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

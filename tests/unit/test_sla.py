@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.care.sla import BusinessCalendar, evaluate, sla_state
 from pipeline.errors import ConfigError
 from pipeline.settings import SlaSettings, TeamSettings
-from pipeline.sla import BusinessCalendar, evaluate, sla_state
 
 MADRID = ZoneInfo("Europe/Madrid")
 

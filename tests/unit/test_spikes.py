@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from pipeline.spikes import (
+from pipeline.analytics.spikes import (
     HOUR,
     SentimentConfig,
     SpikeConfig,

@@ -17,25 +17,18 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NoReturn
 
 from pipeline.errors import ConfigError
+from pipeline.fold import fold
 
 logger = logging.getLogger(__name__)
 
 _OPERATORS = frozenset({"AND", "OR", "NOT"})
 _TOKEN = re.compile(r'\s*(?:(?P<paren>[()])|"(?P<phrase>[^"]*)"|(?P<word>[^\s()"]+)|(?P<bad>"))')
 _HINT = 'write it like: (orbita OR "@orbita") AND NOT ("orbita lunar" OR satélite)'
-
-
-def normalize(text: str) -> str:
-    """Fold case and strip accents, so "Órbita" and "orbita" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +69,7 @@ _Node = _Term | _Not | _All | _Any
 def _term_pattern(term: str) -> re.Pattern[str] | None:
     """A whole-word regex for a word or phrase, or None when nothing searchable is left."""
     prefix = term.endswith("*")
-    words = normalize(term.rstrip("*")).split()
+    words = fold(term.rstrip("*")).split()
     if not words:
         return None
     body = r"\s+".join(re.escape(word) for word in words)
@@ -196,7 +189,7 @@ class Query:
 
     def matches(self, text: str) -> bool:
         """Whether ``text`` satisfies the query (case- and accent-insensitive, whole words)."""
-        return self._root.eval(normalize(text))
+        return self._root.eval(fold(text))
 
     def __str__(self) -> str:
         return self.text

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pipeline.errors import ConfigError
+from pipeline.fold import fold
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -141,8 +141,7 @@ def summarise(scores: Iterable[int]) -> CsatSummary:
 
 def _normalise(text: str) -> str:
     """Lower case, no accents, punctuation (but '/' and '.') as spaces, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = fold(text)
     plain = re.sub(r"[^\w/.,€$%\s]", " ", plain)
     plain = re.sub(r"(?<!\d)[.,]|[.,](?!\d)", " ", plain)
     return " ".join(plain.split())

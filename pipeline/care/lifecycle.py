@@ -9,17 +9,10 @@ from __future__ import annotations
 
 from typing import Final
 
-STATUSES: Final = (
-    "new",
-    "acknowledged",
-    "in_private",
-    "resolved",
-    "closed_public",
-    "closed",
-    "dismissed",
-)
-OPEN_STATUSES: Final = ("new", "acknowledged", "in_private", "resolved", "closed_public")
-FINAL_STATUSES: Final = ("closed", "dismissed")
+from pipeline.records import FINAL_STATUSES, OPEN_STATUSES, STATUSES
+
+__all__ = ["FINAL_STATUSES", "OPEN_STATUSES", "STATUSES", "TRANSITIONS"]
+
 
 # action -> (statuses it is allowed from, status it leads to; None = unchanged or computed)
 TRANSITIONS: Final[dict[str, tuple[tuple[str, ...], str | None]]] = {

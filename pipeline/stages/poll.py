@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from crawlers.base import Source
 from pipeline.errors import EscuchaError, RateLimited
+from pipeline.ports import Source
 from pipeline.records import utcnow
 from pipeline.stages.ingest import IngestResult, store_page
 from pipeline.store import Store

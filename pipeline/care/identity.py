@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+
+from pipeline.fold import fold
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class LinkSuggestion:
 
 def normalise_handle(handle: str) -> str:
     """Lower case, no accents, no "@" or "u/" prefix, no separators: "@Ana_G" -> "anag"."""
-    text = _fold(handle).strip()
+    text = fold(handle).strip()
     text = re.sub(r"^(?:@|u/|/u/|user/)", "", text)
     return re.sub(r"[^a-z0-9]", "", text)
 
@@ -72,7 +73,7 @@ def normalise_name(name: str | None) -> str | None:
     """A full name as sorted lower-case words without accents; None for one word or none."""
     if not name:
         return None
-    words = re.findall(r"[a-z]+", _fold(name))
+    words = re.findall(r"[a-z]+", fold(name))
     words = [w for w in words if len(w) > 1]
     return " ".join(sorted(words)) if len(words) >= 2 else None
 
@@ -158,11 +159,6 @@ def customers(keys: Iterable[str], links: Iterable[tuple[str, str]]) -> list[set
     for key in parent:
         groups[find(key)].add(key)
     return sorted(groups.values(), key=lambda g: min(g))
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _blocking_keys(person: Identity) -> Sequence[tuple[str, str]]:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pipeline.care.identity import Identity, extract_emails, suggest_links
 from pipeline.errors import CaseError
-from pipeline.identity import Identity, extract_emails, suggest_links
 from pipeline.records import utcnow
 from pipeline.settings import Settings
 from pipeline.store import Cursor, Store, one, rows

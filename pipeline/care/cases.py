@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline import csat, lifecycle, routing
+from pipeline.care import csat, lifecycle, routing
 from pipeline.errors import CaseError
 from pipeline.records import OutboundMessage, utcnow
 from pipeline.settings import Settings

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from crawlers.base import Channel
-from pipeline.cases import add_event
+from pipeline.care.cases import add_event
 from pipeline.errors import AuthError, EscuchaError, RateLimited, SourceUnavailable
+from pipeline.ports import Channel
 from pipeline.records import OutboundMessage, SentMessage, utcnow
 from pipeline.store import Store
 from pipeline.store import outbox as q

@@ -9,14 +9,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pipeline import alerts as builders
-from pipeline.alerts import Alert, AlertNotifier, Delivery, Evidence, NotifyResult
-from pipeline.cases import add_event
+from pipeline.alerts import notify as builders
+from pipeline.alerts.notify import Alert, AlertNotifier, Delivery, Evidence, NotifyResult
+from pipeline.analytics.spikes import SpikeConfig, detect, detect_sentiment_drop
+from pipeline.care.cases import add_event
 from pipeline.errors import MissingSecret
 from pipeline.records import utcnow
 from pipeline.settings import Settings
-from pipeline.spikes import SpikeConfig, detect, detect_sentiment_drop
-from pipeline.stages.enrich import own_brands
 from pipeline.store import Store, rows
 
 logger = logging.getLogger(__name__)
@@ -202,7 +201,7 @@ class AlertWatcher:
         return result
 
     def _spikes(self, now: datetime) -> list[Alert]:
-        brands = sorted(own_brands(self.settings))
+        brands = sorted(self.settings.own_brands())
         if not brands:
             return []
         config = SpikeConfig()
@@ -255,7 +254,7 @@ class AlertWatcher:
                                    WHERE a.dedupe_key = 'vip_author:' || m.key)
                    LIMIT 20""",
                 [
-                    sorted(own_brands(self.settings)), now - timedelta(days=1),
+                    sorted(self.settings.own_brands()), now - timedelta(days=1),
                     settings.high_reach_followers, handles,
                 ],
             )  # fmt: skip
@@ -281,7 +280,7 @@ class AlertWatcher:
         return result
 
     def _sentiment_drops(self, now: datetime) -> list[Alert]:
-        brands = sorted(own_brands(self.settings))
+        brands = sorted(self.settings.own_brands())
         with self.store.read() as cur:
             counts = rows(
                 cur,

@@ -1,0 +1,1 @@
+"""Alerts: watch for what deserves one, build its message, deliver it."""

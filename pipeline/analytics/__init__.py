@@ -1,0 +1,1 @@
+"""Analytics: pure functions over series (spikes, trailing windows, terms); no SQL."""
