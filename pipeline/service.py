@@ -24,8 +24,10 @@ from pipeline.stages.enrich import BrandMatcher
 from pipeline.stages.poll import PollResult, poll_source
 from pipeline.stages.score import score_pending
 from pipeline.stages.triage import TriageResult, triage_pending
-from pipeline.store import Store, one
+from pipeline.store import Store
+from pipeline.store import cases as cq
 from pipeline.store import mentions as mq
+from pipeline.store import outbox as oq
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ class Service:
         self.source_errors: dict[str, str] = {}
         self.sources = sources if sources is not None else self._build_sources()
         self.outbox = OutboxWorker(store, self.channel_for, clock=clock)
-        self.alerts = AlertWatcher(store, settings, clock=clock)
+        self.alerts = AlertWatcher(store, settings, cases=self.cases, clock=clock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cycle_lock = threading.Lock()
@@ -168,8 +170,8 @@ class Service:
 
     def _due(self, name: str, now: datetime) -> bool:
         with self.store.read() as cur:
-            row = one(cur, "SELECT next_run_at FROM source_state WHERE source = ?", [name])
-        return row is None or row["next_run_at"] is None or row["next_run_at"] <= now
+            next_run = mq.next_run_at(cur, name)
+        return next_run is None or next_run <= now
 
     def _score_and_triage(self, report: CycleReport, *, max_batches: int = 20) -> None:
         try:
@@ -189,14 +191,10 @@ class Service:
         except EscuchaError as exc:  # unscored mentions wait; replies and alerts still go out
             logger.error("scoring failed: %s", exc)
             report.errors.append(str(exc))
-        while True:
-            step = triage_pending(self.store, self.settings, clock=self.clock)
-            report.triage.opened += step.opened
-            report.triage.attached += step.attached
-            report.triage.reopened += step.reopened
-            report.triage.ignored += step.ignored
-            if not (step.opened or step.attached or step.reopened or step.ignored):
-                break
+        while step := triage_pending(
+            self.store, self.settings, cases=self.cases, clock=self.clock
+        ):
+            report.triage += step
 
     def poll_private_messages(self) -> int:
         """Read customers' private replies from every channel and record them on their cases."""
@@ -213,27 +211,17 @@ class Service:
                 logger.warning("private messages of %s: %s", name, exc)
                 continue
             for message in messages:
-                case_id = self._case_for_sender(message.platform, message.sender)
+                case_id = self.cases.record_private_message(
+                    message.platform, message.sender, message.text,
+                    native_id=message.native_id, at=message.created_at,
+                )  # fmt: skip
                 if case_id is None:
-                    logger.info("private message from %s matches no case", message.sender)
+                    logger.info("a private message on %s matches no case", message.platform)
                     continue
-                self.cases.record_customer_message(
-                    case_id, message.text, native_id=message.native_id, at=message.created_at
-                )
                 total += 1
             with self.store.transaction() as cur:
                 mq.save_cursor(cur, state_key, source.platform, new_cursor, None, len(messages))
         return total
-
-    def _case_for_sender(self, platform: str, sender: str) -> str | None:
-        with self.store.read() as cur:
-            row = one(
-                cur,
-                """SELECT id FROM cases WHERE platform = ? AND lower(author) = lower(?)
-                   ORDER BY (status IN ('closed', 'dismissed')), opened_at DESC LIMIT 1""",
-                [platform, sender],
-            )
-        return None if row is None else str(row["id"])
 
     # -- background loop ----------------------------------------------------------------------
     def start(self) -> None:
@@ -265,15 +253,10 @@ class Service:
 
     # -- summaries ------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        from pipeline.store import outbox as oq
-
         with self.store.read() as cur:
-            cases = dict(
-                cur.execute("SELECT status, count(*) FROM cases GROUP BY status").fetchall()
-            )
             return {
                 "mentions": mq.count(cur),
-                "cases": {str(k): int(v) for k, v in cases.items()},
+                "cases": cq.counts_by_status(cur),
                 "outbox": oq.counts(cur),
             }
 

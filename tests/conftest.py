@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -18,7 +19,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from pipeline.records import Mention, Page
 from pipeline.settings import Settings, load_settings
 from pipeline.stages.ingest import store_page
-from pipeline.store import Store
+from pipeline.store import Store, scores
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "escucha.example.toml"
@@ -51,6 +52,8 @@ def seed_scored(
     reasons: tuple[str, ...] = (),
     source: str = "seed",
     created_at: datetime | None = None,
+    model_version: str = "test-scores",
+    scored_at: datetime | None = None,
 ) -> str:
     """Store a mention and a score for it, as the score stage would, ready for triage."""
     created = created_at or datetime.now(UTC) - timedelta(minutes=5)
@@ -62,17 +65,20 @@ def seed_scored(
     probabilities = {"negative": 0.1, "neutral": 0.2, "positive": 0.7}
     if sentiment == "negative":
         probabilities = {"negative": 0.85, "neutral": 0.1, "positive": 0.05}
+    batch = pa.Table.from_pylist(
+        [
+            {
+                "mention_key": mention.key, "model_version": model_version, "lang": lang,
+                "sentiment": sentiment, "p_negative": probabilities["negative"],
+                "p_neutral": probabilities["neutral"], "p_positive": probabilities["positive"],
+                "complaint": complaint, "intent": "complaint" if complaint > 0.5 else "other",
+                "urgency_score": urgency_level / 3, "urgency_level": urgency_level,
+                "urgency_reasons": list(reasons), "scored_at": scored_at or datetime.now(UTC),
+                "mention_lang": lang, "brand": brand, "cluster_key": None,
+            }
+        ],
+        schema=scores.SCORE_SCHEMA,
+    )  # fmt: skip
     with store.transaction() as cur:
-        cur.execute(
-            "INSERT INTO scores VALUES (?, 'test-scores', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-            [
-                mention.key, lang, sentiment, probabilities["negative"], probabilities["neutral"],
-                probabilities["positive"], complaint, "complaint" if complaint > 0.5 else "other",
-                urgency_level / 3, urgency_level, list(reasons),
-            ],
-        )  # fmt: skip
-        cur.execute(
-            "UPDATE mentions SET stage = 'scored', lang = ?, brand = ? WHERE key = ?",
-            [lang, brand, mention.key],
-        )
+        scores.write(cur, batch)
     return mention.key

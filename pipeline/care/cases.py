@@ -1,28 +1,29 @@
-"""Case actions: each checks the state machine, writes the case, its audit event and any reply
-intent for the outbox in one transaction."""
+"""Cases: the one writer of a case's status and marks. Each action checks the state machine and
+writes the case, its audit event and any reply intent for the outbox in one transaction; triage
+hands its decisions here to open or join a case, and the alert watcher to mark SLA breaches."""
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.care import csat, lifecycle, routing
+from pipeline.care import csat, lifecycle, routing, sla
+from pipeline.care.replies import Preview, Replies
 from pipeline.errors import CaseError
-from pipeline.records import OutboundMessage, utcnow
-from pipeline.settings import Settings
-from pipeline.store import Cursor, Store, one, rows
+from pipeline.records import OutboundMessage, make_key, utcnow
+from pipeline.settings import RuleSettings, Settings, TeamSettings
+from pipeline.store import Cursor, Store
+from pipeline.store import cases as q
 from pipeline.store import outbox as outbox_q
+from pipeline.store import people as people_q
+from pipeline.store.mentions import ScoredMention
 
 logger = logging.getLogger(__name__)
 
-DM_PLATFORMS = frozenset({"x", "reddit"})
-_CONTACT_LINE = {
-    "es": "Escríbenos a {address} para seguir por privado.",
-    "en": "Please write to us at {address} so we can continue in private.",
-}
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -36,101 +37,179 @@ class ActionRequest:
     direction: str | None = None  # "up" or "down": the next level with a fitting team
 
 
-@dataclass(frozen=True)
-class Preview:
-    action: str
-    kind: str
-    platform: str
-    visibility: str
-    where: str
-    recipient: str | None
-    text: str
-    lang: str
+@dataclass(frozen=True, slots=True)
+class SlaBreach:
+    """A case whose running SLA clock passed its due time, marked once."""
+
+    case_id: str
+    team: str | None
+    brand: str | None
+    status: str
+    clock: str  # "first_response" or "resolution"
+    due: datetime
 
 
 def get_case(cur: Cursor, case_id: str) -> dict[str, Any]:
-    case = one(
-        cur,
-        """SELECT c.*, m.native_id AS mention_native_id, m.source AS source, m.text AS text
-           FROM cases c JOIN mentions m ON m.key = c.mention_key WHERE c.id = ?""",
-        [case_id],
-    )
+    case = q.get(cur, case_id)
     if case is None:
         raise CaseError("no such case", case_id=case_id, hint="list cases with `escucha cases`")
     return case
 
 
-def add_event(
+def customer_case(
     cur: Cursor,
-    case_id: str,
+    platform: str,
     *,
-    actor: str,
-    action: str,
-    from_status: str | None,
-    to_status: str | None,
-    detail: dict[str, Any] | None = None,
-    outbox_id: int | None = None,
-    at: datetime | None = None,
-) -> None:
-    cur.execute(
-        """INSERT INTO case_events (case_id, created_at, actor, action, from_status, to_status,
-               detail,
-               outbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            case_id, at or utcnow(), actor, action, from_status, to_status,
-            json.dumps(detail or {}, ensure_ascii=False, default=str), outbox_id,
-        ],
-    )  # fmt: skip
+    author_key: str | None = None,
+    handle: str | None = None,
+    open_only: bool,
+) -> dict[str, Any] | None:
+    """This customer's case on ``platform`` (an open one first, then the newest).
+
+    The one rule for "whose case is this": the author's key (``platform:id``) or, because
+    platforms name a person by id in one place and by handle in another (a post vs. a DM), the
+    handle, case-insensitively and without a leading '@' or 'u/'.
+    """
+    keys = [author_key] if author_key else []
+    bare = handle.strip().lstrip("@").removeprefix("u/") if handle else None
+    if bare:
+        keys.append(make_key(platform, bare.lower()))
+    found = q.customer_cases(cur, platform, author_keys=keys, handle=bare, open_only=open_only)
+    return found[0] if found else None
 
 
 class CaseService:
     """Takes case actions on behalf of agents, community managers and the pipeline."""
 
-    def __init__(self, store: Store, settings: Settings, *, clock: Any = utcnow) -> None:
+    def __init__(self, store: Store, settings: Settings, *, clock: Clock = utcnow) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.replies = Replies(settings)
+
+    # -- opening ------------------------------------------------------------------------------
+    def open_or_join(
+        self, cur: Cursor, mention: ScoredMention, *, rule: RuleSettings, team: TeamSettings
+    ) -> str:
+        """Triage's decision, carried out in the caller's transaction: join the customer's open
+        case (reopening it when it was solved) or open a new one for ``team`` with its SLA
+        clocks. Returns the new case id, "reopened" or "attached"."""
+        now = self.clock()
+        existing = customer_case(
+            cur, mention.platform, author_key=mention.author_key, handle=mention.author,
+            open_only=True,
+        )  # fmt: skip
+        if existing is not None:
+            return self._join(cur, existing, mention, rule, now)
+        calendar = sla.BusinessCalendar.from_team(team)
+        opened = max(mention.created_at, now)
+        assignment = self._choose_agent(cur, team, mention.lang)
+        case = q.NewCase(
+            id=q.next_id(cur), brand=mention.brand, platform=mention.platform, lang=mention.lang,
+            author_key=mention.author_key, author=mention.author, mention_key=mention.key,
+            rule=rule.name, team=team.name, level=team.level,
+            assignee=assignment.agent if assignment else None, priority=rule.priority,
+            urgency_level=mention.urgency_level, urgency_score=mention.urgency_score,
+            urgency_reasons=mention.urgency_reasons, opened_at=opened,
+            first_response_due=calendar.add(opened, team.sla.first_response),
+            resolution_due=calendar.add(opened, team.sla.resolution),
+        )  # fmt: skip
+        q.insert(cur, case, now=now)
+        q.add_event(
+            cur, case.id, actor="pipeline", action="open", from_status=None, to_status="new",
+            detail={
+                "rule": rule.name, "team": team.name, "level": team.level,
+                "assignee": case.assignee,
+                "assignment": assignment.reason if assignment else "no agent available",
+                "urgency_level": mention.urgency_level, "reasons": list(mention.urgency_reasons),
+            },
+            at=now,
+        )  # fmt: skip
+        logger.info("opened case %s (rule %s, team %s)", case.id, rule.name, team.name)
+        return case.id
+
+    def _join(
+        self,
+        cur: Cursor,
+        existing: dict[str, Any],
+        mention: ScoredMention,
+        rule: RuleSettings,
+        now: datetime,
+    ) -> str:
+        case_id = existing["id"]
+        q.attach_mention(cur, case_id, mention.key, now)
+        detail = {"mention": mention.key, "rule": rule.name}
+        if mention.urgency_level > existing["urgency_level"]:
+            q.update(
+                cur, case_id,
+                {"urgency_level": mention.urgency_level, "urgency_score": mention.urgency_score,
+                 "urgency_reasons": list(mention.urgency_reasons)},
+            )  # fmt: skip
+        status = existing["status"]
+        if status in ("resolved", "closed_public"):
+            target = "in_private" if existing["deflected_at"] else "new"
+            reopened = {"resolved_at": None, "closed_public_at": None, "updated_at": now}
+            q.update(cur, case_id, {"status": target, **reopened})
+            q.add_event(
+                cur, case_id, actor="pipeline", action="reopen", from_status=status,
+                to_status=target, detail={**detail, "why": "the customer wrote again"}, at=now,
+            )  # fmt: skip
+            return "reopened"
+        q.add_event(
+            cur, case_id, actor="pipeline", action="mention_attached", from_status=status,
+            to_status=status, detail=detail, at=now,
+        )  # fmt: skip
+        return "attached"
+
+    def _choose_agent(
+        self, cur: Cursor, team: TeamSettings, lang: str | None
+    ) -> routing.Assignment | None:
+        """Least-loaded on-shift agent who speaks the language; ties round-robin."""
+        return routing.choose_agent(
+            team,
+            routing.CaseFacts(language=lang),
+            q.open_loads(cur, team.name),
+            last_assigned=q.last_assignee(cur, team.name),
+            shifts=people_q.shift_overrides(cur),
+        )
+
+    # -- SLA ----------------------------------------------------------------------------------
+    def mark_sla_breaches(self, now: datetime) -> list[SlaBreach]:
+        """Mark every case whose running clock is past due, once, with an audit event."""
+        with self.store.transaction() as cur:
+            late = [SlaBreach(r.pop("id"), **r) for r in q.past_due(cur, now)]
+            for breach in late:
+                q.update(cur, breach.case_id, {"sla_breached": True})
+                q.add_event(
+                    cur, breach.case_id, actor="sla", action="sla_breach",
+                    from_status=breach.status, to_status=breach.status,
+                    detail={"clock": breach.clock, "due": breach.due}, at=now,
+                )  # fmt: skip
+        return late
+
+    def _calendar(self, team: str | None) -> sla.BusinessCalendar:
+        known = {t.name for t in self.settings.teams}
+        if team in known:
+            return sla.BusinessCalendar.from_team(self.settings.team(team))
+        return sla.BusinessCalendar.always_open()
+
+    def _unpause(self, case: dict[str, Any], at: datetime) -> dict[str, Any]:
+        """Restart a paused resolution clock: what was left when it paused is left now, in the
+        team's business hours."""
+        paused = case["sla_paused_at"]
+        if paused is None:
+            return {}
+        updates: dict[str, Any] = {"sla_paused_at": None}
+        if case["resolution_due"] is not None:
+            updates["resolution_due"] = sla.resume(
+                self._calendar(case["team"]), case["resolution_due"], paused_at=paused,
+                resumed_at=at,
+            )  # fmt: skip
+        return updates
 
     # -- composing replies -------------------------------------------------------------------
-    def _private_channel(self, platform: str) -> str:
-        return "dm" if platform in DM_PLATFORMS else self.settings.private_channel.kind
-
     def compose(self, case: dict[str, Any], action: str, text: str | None = None) -> Preview:
-        """What ``action`` would post for ``case``, and where, in the customer's language."""
-        if action not in lifecycle.POSTING_ACTIONS:
-            raise CaseError(f"{action!r} does not post anything", case_id=case["id"])
-        lang = case["lang"] if case["lang"] in self.settings.templates else None
-        lang = lang or self.settings.default_language
-        template = self.settings.template(lang)
-        channel = self._private_channel(case["platform"])
-        fields = {
-            "author": _mention_name(case["author"], case["platform"]),
-            "brand": case["brand"] or "",
-            "address": self.settings.private_channel.address,
-        }
-        kind = lifecycle.POSTING_ACTIONS[action]
-        if text is None:
-            source = {
-                "acknowledge": template.acknowledge,
-                "private_message": template.private,
-                "close_public": template.close,
-            }[action]
-            text = _fill(source, fields)
-            if action == "acknowledge" and channel != "dm":
-                text += " " + _fill(_CONTACT_LINE.get(lang, _CONTACT_LINE["en"]), fields)
-        if not text.strip():
-            raise CaseError("the message is empty", case_id=case["id"], hint="write some text")
-        if kind == "private_message":
-            where = (
-                f"private message to {case['author']} on {case['platform']}"
-                if channel == "dm"
-                else f"{channel} to {case['author']} ({self.settings.private_channel.address})"
-            )
-            return Preview(
-                action, kind, case["platform"], "private", where, case["author"], text, lang
-            )
-        where = f"public reply in the thread of {case['mention_key']} on {case['platform']}"
-        return Preview(action, kind, case["platform"], "public", where, None, text, lang)
+        return self.replies.compose(case, action, text)
 
     def preview(self, case_id: str, action: str) -> Preview:
         with self.store.read() as cur:
@@ -172,24 +251,25 @@ class CaseService:
                     updates["first_response_at"] = now
                 if action == "private_message":
                     updates["deflected_at"] = case["deflected_at"] or now
-                    updates["private_channel"] = self._private_channel(case["platform"])
-                    updates["sla_paused_at"] = now  # waiting for the customer
+                    updates["private_channel"] = self.replies.private_channel(case["platform"])
+                    if case["sla_paused_at"] is None:
+                        updates["sla_paused_at"] = now  # waiting for the customer
                 if action == "close_public":
                     updates["closed_public_at"] = now
             elif action == "customer_reply":
                 if not request.text:
                     raise CaseError("record the customer's words in `text`", case_id=case_id)
                 self._record_inbound(cur, case, request.text, now, native_id=None)
-                updates.update(_unpause(case, now))
+                updates.update(self._unpause(case, now))
                 detail["text"] = request.text
             elif action == "resolve":
                 updates["resolved_at"] = now
                 updates["sla_paused_at"] = None
             elif action == "close":
                 updates["closed_at"] = now
-                survey = self._csat_survey(cur, case, now)
+                survey = self.replies.survey(case)
                 if survey is not None:
-                    outbox_id = survey
+                    outbox_id = self._enqueue(cur, case, survey, now, purpose="csat")
                     detail["csat_survey"] = True
             elif action == "dismiss":
                 if not (request.reason or "").strip():
@@ -215,37 +295,13 @@ class CaseService:
                 updates["dismiss_reason"] = None
                 if request.reason:
                     detail["reason"] = request.reason
-            _update_case(cur, case_id, updates)
-            add_event(
+            q.update(cur, case_id, updates)
+            q.add_event(
                 cur, case_id, actor=request.actor, action=action, from_status=status,
                 to_status=target, detail=detail, outbox_id=outbox_id, at=now,
             )  # fmt: skip
         logger.info("case %s: %s (%s -> %s)", case_id, action, status, target)
         return self.detail(case_id)
-
-    def _csat_survey(self, cur: Cursor, case: dict[str, Any], now: datetime) -> int | None:
-        """Ask the one-question survey in the private channel, in the customer's language."""
-        if case["deflected_at"] is None:
-            return None
-        lang = case["lang"] if case["lang"] in self.settings.templates else None
-        lang = lang or self.settings.default_language
-        text = self.settings.template(lang).csat
-        if not text:
-            return None
-        channel = self._private_channel(case["platform"])
-        where = f"survey to {case['author']} ({channel})"
-        preview = Preview(
-            "csat", "private_message", case["platform"], "private", where, case["author"],
-            _fill(text, self._fields(case)), lang,
-        )  # fmt: skip
-        return self._enqueue(cur, case, preview, now, purpose="csat")
-
-    def _fields(self, case: dict[str, Any]) -> dict[str, str]:
-        return {
-            "author": _mention_name(case["author"], case["platform"]),
-            "brand": case["brand"] or "",
-            "address": self.settings.private_channel.address,
-        }
 
     def _escalation(self, case: dict[str, Any], request: ActionRequest) -> dict[str, Any]:
         if not (request.reason or "").strip():
@@ -293,39 +349,46 @@ class CaseService:
         purpose: str | None = None,
     ) -> int:
         sequence = outbox_q.count_for_case(cur, case["id"], preview.kind) + 1
+        private = preview.visibility == "private"
         message = OutboundMessage(
             kind=preview.kind,  # type: ignore[arg-type]
             platform=case["platform"],
             text=preview.text,
             idempotency_key=f"{case['id']}:{purpose or preview.kind}:{sequence}",
-            in_reply_to=case["mention_native_id"] if preview.visibility == "public" else None,
-            recipient=case["author"] if preview.visibility == "private" else None,
-            private_channel=self._private_channel(case["platform"])
-            if preview.visibility == "private"
-            else None,
+            in_reply_to=None if private else case["mention_native_id"],
+            recipient=case["author"] if private else None,
+            private_channel=self.replies.private_channel(case["platform"]) if private else None,
             case_id=case["id"],
         )
         outbox_id = outbox_q.enqueue(
             cur, message, source=case["source"], lang=preview.lang, now=now
         )
-        cur.execute(
-            """INSERT INTO messages (case_id, direction, visibility, platform, author, text, lang,
-                   created_at, outbox_id) VALUES (?, 'outbound', ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                case["id"], preview.visibility, case["platform"], case["brand"] or "brand",
-                preview.text, preview.lang, now, outbox_id,
-            ],
+        q.add_message(
+            cur, case["id"], direction="outbound", visibility=preview.visibility,
+            platform=case["platform"], author=case["brand"] or "brand", text=preview.text,
+            lang=preview.lang, at=now, outbox_id=outbox_id,
         )  # fmt: skip
         return outbox_id
 
     def _record_inbound(
         self, cur: Cursor, case: dict[str, Any], text: str, at: datetime, native_id: str | None
     ) -> None:
-        cur.execute(
-            """INSERT INTO messages (case_id, direction, visibility, platform, native_id, author,
-                   text, lang, created_at) VALUES (?, 'inbound', 'private', ?, ?, ?, ?, ?, ?)""",
-            [case["id"], case["platform"], native_id, case["author"], text, case["lang"], at],
-        )
+        q.add_message(
+            cur, case["id"], direction="inbound", visibility="private", platform=case["platform"],
+            author=case["author"], text=text, lang=case["lang"], at=at, native_id=native_id,
+        )  # fmt: skip
+
+    def record_private_message(
+        self, platform: str, sender: str, text: str, *, native_id: str | None, at: datetime
+    ) -> str | None:
+        """A private message arrived: record it on the sender's case (an open one first, else
+        their latest, where a reply to the survey lands). None when no case is theirs."""
+        with self.store.read() as cur:
+            case = customer_case(cur, platform, handle=sender, open_only=False)
+        if case is None:
+            return None
+        self.record_customer_message(case["id"], text, native_id=native_id, at=at)
+        return str(case["id"])
 
     def record_customer_message(
         self, case_id: str, text: str, *, native_id: str | None, at: datetime
@@ -334,151 +397,55 @@ class CaseService:
         with self.store.transaction() as cur:
             case = get_case(cur, case_id)
             status = case["status"]
-            if native_id and one(
-                cur,
-                "SELECT id FROM messages WHERE native_id = ? AND case_id = ?",
-                [native_id, case_id],
-            ):
+            if native_id and q.has_message(cur, case_id, native_id):
                 return str(status)
             self._record_inbound(cur, case, text, at, native_id)
             target = status
             updates: dict[str, Any] = {"updated_at": self.clock()}
+            customer = f"customer:{case['author']}"
             if status == "closed" and case["csat_score"] is None:
                 reading = csat.parse_reply(text)
                 if reading.score is not None:
                     updates["csat_score"] = reading.score
-                    add_event(
-                        cur, case_id, actor=f"customer:{case['author']}", action="csat",
-                        from_status=status, to_status=status,
+                    q.add_event(
+                        cur, case_id, actor=customer, action="csat", from_status=status,
+                        to_status=status, at=at,
                         detail={"score": reading.score, "reason": reading.reason, "text": text},
                     )  # fmt: skip
-                    _update_case(cur, case_id, updates)
+                    q.update(cur, case_id, updates)
                     return str(status)
             if lifecycle.allowed("customer_reply", status):
                 target = lifecycle.next_status("customer_reply", status, deflected=True)
-                updates.update(_unpause(case, at))
+                updates.update(self._unpause(case, at))
                 updates["status"] = target
-            add_event(
-                cur, case_id, actor=f"customer:{case['author']}", action="customer_reply",
-                from_status=status, to_status=target, detail={"text": text, "native_id": native_id},
+            q.add_event(
+                cur, case_id, actor=customer, action="customer_reply", from_status=status,
+                to_status=target, detail={"text": text, "native_id": native_id}, at=at,
             )  # fmt: skip
-            _update_case(cur, case_id, updates)
+            q.update(cur, case_id, updates)
             return str(target)
 
     # -- reading ------------------------------------------------------------------------------
     def detail(self, case_id: str) -> dict[str, Any]:
         with self.store.read() as cur:
-            case = get_case(cur, case_id)
-            mention = one(cur, _MENTION_SQL + " WHERE m.key = ?", [case["mention_key"]])
-            thread_key = (mention or {}).get("thread_key") or case["mention_key"]
-            thread = rows(
-                cur,
-                _MENTION_SQL + " WHERE m.thread_key = ? OR m.key = ? ORDER BY m.created_at",
-                [thread_key, thread_key],
-            )
-            attached = rows(
-                cur,
-                _MENTION_SQL + " JOIN case_mentions cm ON cm.mention_key = m.key"
-                " WHERE cm.case_id = ? ORDER BY m.created_at",
-                [case_id],
-            )
-            author = one(cur, "SELECT * FROM authors WHERE key = ?", [case["author_key"]])
-            history = author_history(cur, case["author_key"], exclude_case=case_id)
-            events = rows(cur, "SELECT * FROM case_events WHERE case_id = ? ORDER BY id", [case_id])
-            messages = rows(cur, "SELECT * FROM messages WHERE case_id = ? ORDER BY id", [case_id])
-            outbox = rows(cur, "SELECT * FROM outbox WHERE case_id = ? ORDER BY id", [case_id])
-        for event in events:
-            event["detail"] = json.loads(event["detail"]) if event["detail"] else {}
-        case["actions"] = lifecycle.actions_from(case["status"])
-        return {
-            "case": case,
-            "mention": mention,
-            "thread": thread,
-            "mentions": attached,
-            "author": author,
-            "history": history,
-            "events": events,
-            "messages": messages,
-            "outbox": outbox,
-        }
+            found = q.record(cur, get_case(cur, case_id))
+        found.case["actions"] = lifecycle.actions_from(found.case["status"])
+        found.case["sla"] = self.sla_status(found.case, self.clock())
+        return asdict(found)
 
+    def sla_status(self, case: dict[str, Any], now: datetime) -> dict[str, str | None]:
+        """Where the case's clocks stand (ok / warning / breached), in its team's hours."""
+        team = case.get("team")
+        warn = (
+            self.settings.team(team).sla.warn_before
+            if team in {t.name for t in self.settings.teams}
+            else sla.DEFAULT_WARN_BEFORE
+        )
+        return sla.clock_state(
+            self._calendar(team), now, warn_before=warn,
+            first_response_due=case.get("first_response_due"),
+            first_response_at=case.get("first_response_at"),
+            resolution_due=case.get("resolution_due"), resolved_at=case.get("resolved_at"),
+            paused=case.get("sla_paused_at") is not None,
+        )  # fmt: skip
 
-_MENTION_SQL = """SELECT m.key, m.platform, m.native_id, m.source, m.kind, m.brand, m.text,
-    m.title, m.url, coalesce(m.lang, m.lang_hint) AS lang, m.author, m.author_key,
-    m.author_followers, m.created_at, m.rating, m.likes, m.replies, m.shares, m.parent_key,
-    m.thread_key, s.sentiment, s.p_negative, s.p_neutral, s.p_positive, s.complaint, s.intent,
-    s.urgency_score, s.urgency_level, s.urgency_reasons
-    FROM mentions m LEFT JOIN scores s
-      ON s.mention_key = m.key AND s.scored_at = (
-         SELECT max(scored_at) FROM scores s2 WHERE s2.mention_key = m.key)"""
-
-
-def author_history(
-    cur: Cursor, author_key: str, *, exclude_case: str | None = None
-) -> list[dict[str, Any]]:
-    """The author's cases and mentions on every channel linked to the same customer."""
-    linked = rows(
-        cur,
-        """SELECT key FROM authors WHERE key = ? OR (customer_id IS NOT NULL AND customer_id =
-               (SELECT customer_id FROM authors WHERE key = ?))""",
-        [author_key, author_key],
-    )
-    keys = [r["key"] for r in linked] or [author_key]
-    return rows(
-        cur,
-        """SELECT 'case' AS type, c.id AS ref, c.platform, c.status AS detail,
-                  c.opened_at AS happened_at
-               FROM cases c WHERE c.author_key IN (SELECT unnest(?)) AND c.id <> ?
-           UNION ALL
-           SELECT 'mention', m.key, m.platform, left(m.text, 140), m.created_at
-               FROM mentions m WHERE m.author_key IN (SELECT unnest(?))
-           ORDER BY happened_at DESC LIMIT 50""",
-        [keys, exclude_case or "", keys],
-    )
-
-
-def _unpause(case: dict[str, Any], at: datetime) -> dict[str, Any]:
-    paused = case["sla_paused_at"]
-    if paused is None:
-        return {}
-    updates: dict[str, Any] = {"sla_paused_at": None}
-    if case["resolution_due"] is not None and at > paused:
-        updates["resolution_due"] = case["resolution_due"] + (at - paused)
-    return updates
-
-
-_CASE_COLUMNS = frozenset(
-    {
-        "status", "updated_at", "first_response_at", "deflected_at", "private_channel",
-        "sla_paused_at", "closed_public_at", "resolved_at", "closed_at", "dismiss_reason",
-        "team", "level", "assignee", "resolution_due", "csat_score", "sla_breached",
-        "urgency_level", "urgency_score", "priority",
-    }
-)  # fmt: skip
-
-
-def _update_case(cur: Cursor, case_id: str, updates: dict[str, Any]) -> None:
-    unknown = set(updates) - _CASE_COLUMNS
-    if unknown:
-        raise ValueError(f"not case columns: {sorted(unknown)}")
-    columns = sorted(updates)
-    assignments = ", ".join(f"{column} = ?" for column in columns)  # names from the allow-list
-    cur.execute(
-        f"UPDATE cases SET {assignments} WHERE id = ?", [*(updates[c] for c in columns), case_id]
-    )
-
-
-def _fill(template: str, fields: dict[str, str]) -> str:
-    try:
-        return template.format(**fields)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise CaseError(
-            f"reply template {template!r} has an unknown placeholder ({exc})",
-            hint="templates may use {author}, {brand} and {address}",
-        ) from exc
-
-
-def _mention_name(author: str, platform: str) -> str:
-    if platform == "x" and not author.startswith("@"):
-        return "@" + author
-    return author

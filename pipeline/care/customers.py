@@ -11,7 +11,9 @@ from pipeline.care.identity import Identity, extract_emails, suggest_links
 from pipeline.errors import CaseError
 from pipeline.records import utcnow
 from pipeline.settings import Settings
-from pipeline.store import Cursor, Store, one, rows
+from pipeline.store import Cursor, Store
+from pipeline.store import cases as case_q
+from pipeline.store import people as q
 
 Decision = Literal["linked", "rejected"]
 
@@ -25,7 +27,7 @@ class Suggestion:
 
 
 def _author(cur: Cursor, key: str) -> dict[str, Any]:
-    found = one(cur, "SELECT * FROM authors WHERE key = ?", [key])
+    found = q.author(cur, key)
     if found is None:
         raise CaseError(f"no author {key!r}", hint="use keys like 'x:ana' from a mention or case")
     return found
@@ -46,25 +48,15 @@ def decide_link(
         raise CaseError("an account cannot be linked to itself")
     with store.transaction() as cur:
         first, second = _author(cur, a), _author(cur, b)
-        cur.execute(
-            """INSERT INTO identity_links (a_key, b_key, decision, actor, reason, confidence,
-                   created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            [a, b, decision, actor, reason, confidence, utcnow()],
-        )
+        q.record_link_decision(
+            cur, a, b, decision=decision, actor=actor, reason=reason, confidence=confidence,
+            at=utcnow(),
+        )  # fmt: skip
         if decision == "rejected":
             return {"decision": decision, "customer_id": None}
         existing = [c for c in (first["customer_id"], second["customer_id"]) if c]
-        if existing:
-            customer = existing[0]
-        else:
-            seq = cur.execute("SELECT nextval('customer_seq')").fetchone()
-            assert seq is not None
-            customer = f"P-{int(seq[0]):06d}"
-        cur.execute(
-            "UPDATE authors SET customer_id = ? WHERE key IN (?, ?)"
-            " OR (customer_id IS NOT NULL AND customer_id IN (SELECT unnest(?)))",
-            [customer, a, b, existing],
-        )
+        customer = existing[0] if existing else q.new_customer_id(cur)
+        q.link(cur, customer, [a, b], existing)
     return {"decision": decision, "customer_id": customer}
 
 
@@ -73,24 +65,18 @@ def linked_accounts(store: Store, key: str) -> list[dict[str, Any]]:
         author = _author(cur, key)
         if author["customer_id"] is None:
             return [author]
-        return rows(
-            cur, "SELECT * FROM authors WHERE customer_id = ? ORDER BY key", [author["customer_id"]]
-        )
+        return q.customer_accounts(cur, author["customer_id"])
 
 
 def suggestions(store: Store, *, min_confidence: float = 0.5, limit: int = 50) -> list[Suggestion]:
     """Accounts that look like the same customer, not yet decided on by an agent."""
     with store.read() as cur:
-        authors = rows(cur, "SELECT key, platform, handle, name, customer_id FROM authors")
-        inbound = rows(
-            cur,
-            """SELECT c.author_key, m.text FROM messages m JOIN cases c ON c.id = m.case_id
-               WHERE m.direction = 'inbound'""",
-        )
-        decided = rows(cur, "SELECT a_key, b_key FROM identity_links")
+        authors = q.authors(cur)
+        inbound = q.inbound_texts(cur)
+        decided = q.decided_pairs(cur)
     emails: dict[str, set[str]] = {}
-    for message in inbound:
-        emails.setdefault(message["author_key"], set()).update(extract_emails(message["text"]))
+    for author_key, text in inbound:
+        emails.setdefault(author_key, set()).update(extract_emails(text))
     by_identity: dict[str, dict[str, Any]] = {}
     identities = []
     for author in authors:
@@ -102,7 +88,7 @@ def suggestions(store: Store, *, min_confidence: float = 0.5, limit: int = 50) -
         )
         by_identity[identity.key] = author
         identities.append(identity)
-    known = {frozenset((d["a_key"], d["b_key"])) for d in decided}
+    known = {frozenset(pair) for pair in decided}
     result = []
     for found in suggest_links(identities, min_confidence=min_confidence):
         a, b = by_identity[found.a], by_identity[found.b]
@@ -116,33 +102,19 @@ def suggestions(store: Store, *, min_confidence: float = 0.5, limit: int = 50) -
     return result
 
 
-def shift_overrides(cur: Cursor) -> dict[str, bool]:
-    return dict(cur.execute("SELECT agent, on_shift FROM agent_shifts").fetchall())
-
-
 def set_shift(store: Store, settings: Settings, agent: str, *, on_shift: bool, actor: str) -> None:
     known = {a.name for t in settings.teams for a in t.agents}
     if agent not in known:
         raise CaseError(f"no agent named {agent!r}", hint=f"configured agents: {sorted(known)}")
     with store.transaction() as cur:
-        cur.execute(
-            """INSERT INTO agent_shifts VALUES (?, ?, ?, ?) ON CONFLICT (agent) DO UPDATE SET
-                   on_shift = excluded.on_shift, updated_by = excluded.updated_by,
-                   updated_at = excluded.updated_at""",
-            [agent, on_shift, actor, utcnow()],
-        )
+        q.set_shift(cur, agent, on_shift=on_shift, actor=actor, at=utcnow())
 
 
 def agents(store: Store, settings: Settings) -> list[dict[str, Any]]:
     """Every configured agent with their team, open cases, capacity and shift state."""
     with store.read() as cur:
-        loads: Mapping[str, int] = dict(
-            cur.execute(
-                "SELECT assignee, count(*) FROM cases WHERE assignee IS NOT NULL"
-                " AND status NOT IN ('closed', 'dismissed') GROUP BY assignee"
-            ).fetchall()
-        )
-        shifts = shift_overrides(cur)
+        loads: Mapping[str, int] = case_q.open_loads(cur)
+        shifts = q.shift_overrides(cur)
     return [
         {
             "name": agent.name,

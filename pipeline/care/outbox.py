@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pipeline.care.cases import add_event
 from pipeline.errors import AuthError, EscuchaError, RateLimited, SourceUnavailable
 from pipeline.ports import Channel
 from pipeline.records import OutboundMessage, SentMessage, utcnow
 from pipeline.store import Store
 from pipeline.store import outbox as q
+from pipeline.store.cases import add_event
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class OutboxWorker:
             if intent["case_id"]:
                 add_event(
                     cur, intent["case_id"], actor="outbox", action="posted",
-                    from_status=None, to_status=None, outbox_id=outbox_id,
+                    from_status=None, to_status=None, outbox_id=outbox_id, at=self.clock(),
                     detail={"kind": message.kind, "platform_id": sent.platform_id, "url": sent.url},
                 )  # fmt: skip
         return "sent"
@@ -133,6 +133,6 @@ class OutboxWorker:
                 add_event(
                     cur, intent["case_id"], actor="outbox", action="send_failed",
                     from_status=None, to_status=None, outbox_id=int(intent["id"]),
-                    detail={"error": error},
+                    detail={"error": error}, at=self.clock(),
                 )  # fmt: skip
         logger.error("outbox %s failed: %s", intent["id"], error)

@@ -294,3 +294,43 @@ def _subtract(
                 yield max(start, pause_start), None
                 return
             start = max(start, pause_end)
+
+
+DEFAULT_WARN_BEFORE = SlaSettings().warn_before
+
+
+def resume(
+    calendar: BusinessCalendar, due: datetime, *, paused_at: datetime, resumed_at: datetime
+) -> datetime:
+    """The due time after a pause: the open time that was left when the clock paused is left
+    again when it resumes (a case paused Friday evening does not lose the weekend)."""
+    due, paused_at, resumed_at = utc(due), utc(paused_at), utc(resumed_at)
+    if due <= paused_at or resumed_at <= paused_at:
+        return due  # late already when it paused, or nothing to make up
+    return calendar.add(resumed_at, calendar.elapsed(paused_at, due))
+
+
+def clock_state(
+    calendar: BusinessCalendar,
+    now: datetime,
+    *,
+    warn_before: timedelta,
+    first_response_due: datetime | None,
+    first_response_at: datetime | None,
+    resolution_due: datetime | None,
+    resolved_at: datetime | None,
+    paused: bool,
+) -> dict[str, str | None]:
+    """The clock that matters now (first response until answered, then resolution) and its
+    state: ok, warning (within ``warn_before`` of open time), breached, paused, or done."""
+    if first_response_at is None:
+        clock, due = "first_response", first_response_due
+    elif resolved_at is None:
+        clock, due = "resolution", resolution_due
+    else:
+        return {"clock": None, "state": "done"}
+    if paused and clock == "resolution":
+        return {"clock": clock, "state": "paused"}
+    if due is None:
+        return {"clock": clock, "state": "ok"}
+    return {"clock": clock, "state": calendar.state(due, now, warn_before)}

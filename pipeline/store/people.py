@@ -1,0 +1,86 @@
+"""Named queries for people: authors and the customers their accounts are linked into, agents'
+decisions on links, and agents' shift overrides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pipeline.store import Cursor, one, rows
+
+
+def author(cur: Cursor, key: str) -> dict[str, Any] | None:
+    return one(cur, "SELECT * FROM authors WHERE key = ?", [key])
+
+
+def authors(cur: Cursor) -> list[dict[str, Any]]:
+    return rows(cur, "SELECT key, platform, handle, name, customer_id FROM authors")
+
+
+def customer_accounts(cur: Cursor, customer_id: str) -> list[dict[str, Any]]:
+    return rows(cur, "SELECT * FROM authors WHERE customer_id = ? ORDER BY key", [customer_id])
+
+
+def record_link_decision(
+    cur: Cursor,
+    a: str,
+    b: str,
+    *,
+    decision: str,
+    actor: str,
+    reason: str | None,
+    confidence: float | None,
+    at: datetime,
+) -> None:
+    cur.execute(
+        """INSERT INTO identity_links (a_key, b_key, decision, actor, reason, confidence,
+               created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        [a, b, decision, actor, reason, confidence, at],
+    )
+
+
+def decided_pairs(cur: Cursor) -> list[tuple[str, str]]:
+    return [
+        (str(a), str(b))
+        for a, b in cur.execute("SELECT a_key, b_key FROM identity_links").fetchall()
+    ]
+
+
+def new_customer_id(cur: Cursor) -> str:
+    seq = cur.execute("SELECT nextval('customer_seq')").fetchone()
+    assert seq is not None
+    return f"P-{int(seq[0]):06d}"
+
+
+def link(cur: Cursor, customer_id: str, keys: list[str], merged: list[str]) -> None:
+    """Put the accounts ``keys``, and every account of the customers ``merged``, in one customer."""
+    cur.execute(
+        "UPDATE authors SET customer_id = ? WHERE key IN (SELECT unnest(?))"
+        " OR (customer_id IS NOT NULL AND customer_id IN (SELECT unnest(?)))",
+        [customer_id, keys, merged],
+    )
+
+
+def inbound_texts(cur: Cursor) -> list[tuple[str, str]]:
+    """(author key, text) of every private message customers sent."""
+    found = cur.execute(
+        """SELECT c.author_key, m.text FROM messages m JOIN cases c ON c.id = m.case_id
+           WHERE m.direction = 'inbound'"""
+    ).fetchall()
+    return [(str(key), str(text)) for key, text in found]
+
+
+def shift_overrides(cur: Cursor) -> dict[str, bool]:
+    return {
+        str(a): bool(on)
+        for a, on in cur.execute("SELECT agent, on_shift FROM agent_shifts").fetchall()
+    }
+
+
+def set_shift(cur: Cursor, agent: str, *, on_shift: bool, actor: str, at: datetime) -> None:
+    cur.execute(
+        """INSERT INTO agent_shifts VALUES (?, ?, ?, ?) ON CONFLICT (agent) DO UPDATE SET
+               on_shift = excluded.on_shift, updated_by = excluded.updated_by,
+               updated_at = excluded.updated_at""",
+        [agent, on_shift, actor, at],
+    )
