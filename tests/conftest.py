@@ -53,13 +53,14 @@ def seed_scored(
     source: str = "seed",
     created_at: datetime | None = None,
     model_version: str = "test-scores",
+    author_id: str | None = None,
     scored_at: datetime | None = None,
 ) -> str:
     """Store a mention and a score for it, as the score stage would, ready for triage."""
     created = created_at or datetime.now(UTC) - timedelta(minutes=5)
     mention = Mention(
         platform=platform, native_id=native_id, text=text, author=author, created_at=created,
-        lang=lang, source=source,
+        lang=lang, source=source, author_id=author_id,
     )  # fmt: skip
     store_page(store, source, platform, Page((mention,)))
     probabilities = {"negative": 0.1, "neutral": 0.2, "positive": 0.7}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from pipeline.care.cases import ActionRequest, CaseService
@@ -154,3 +157,58 @@ def test_backfilled_history_and_press_articles_open_no_case(store, example_setti
         cur.execute("UPDATE mentions SET kind = 'article' WHERE key = ?", [key])
     result = triage_pending(store, example_settings)
     assert result.opened == [] and result.ignored == 2
+
+
+def test_a_mention_rescored_by_a_new_model_is_triaged_once(store, example_settings):
+    """The case follows the mention's current score, whatever older scores it had."""
+    first = datetime.now(UTC) - timedelta(minutes=2)
+    text = "Orbita me ha cobrado dos veces la factura"
+    seed_scored(store, native_id="1", text=text, model_version="v1", scored_at=first)
+    seed_scored(store, native_id="1", text=text, model_version="v2", urgency_level=3,
+                reasons=("fraud: double charge",), scored_at=first + timedelta(minutes=1))  # fmt: skip
+    result = triage_pending(store, example_settings)
+    assert len(result.opened) == 1 and result.attached == 0
+    with store.read() as cur:
+        events = rows(cur, "SELECT action FROM case_events ORDER BY id")
+        (case,) = rows(cur, "SELECT urgency_level, urgency_reasons FROM cases")
+    assert [e["action"] for e in events] == ["open"]
+    assert case["urgency_level"] == 3 and case["urgency_reasons"] == ["fraud: double charge"]
+
+
+MADRID = ZoneInfo("Europe/Madrid")
+
+
+def test_a_paused_resolution_clock_keeps_its_business_time_over_the_weekend(
+    store, example_settings
+):
+    """Paused Friday 17:00 with 7 business hours left (Fri 17-19, Sat 10-14, Mon 9-10), resumed
+    Monday 09:00: due Monday 16:00, not the old due date plus the 64 hours of wall clock."""
+    now = [datetime(2026, 11, 27, 16, 0, tzinfo=MADRID)]  # a Friday
+    cases = CaseService(store, example_settings, clock=lambda: now[0])
+    seed_scored(store, native_id="1", text="Orbita sin fibra desde ayer",
+                created_at=now[0] - timedelta(minutes=5))  # fmt: skip
+    (case_id,) = triage_pending(store, example_settings, cases=cases, clock=cases.clock).opened
+    opened = cases.detail(case_id)["case"]
+    assert opened["resolution_due"] == datetime(2026, 11, 30, 10, 0, tzinfo=MADRID)
+    now[0] = datetime(2026, 11, 27, 17, 0, tzinfo=MADRID)
+    cases.act(case_id, "private_message", ActionRequest(actor="lucia"))
+    now[0] = datetime(2026, 11, 30, 9, 0, tzinfo=MADRID)  # Monday
+    case = cases.act(case_id, "customer_reply", ActionRequest(actor="lucia", text="Sigo igual"))
+    assert case["case"]["resolution_due"] == datetime(2026, 11, 30, 16, 0, tzinfo=MADRID)
+    assert case["case"]["sla_paused_at"] is None
+
+
+def test_a_customer_named_by_id_in_one_post_and_by_handle_in_another_has_one_case(
+    store, example_settings
+):
+    seed_scored(store, native_id="1", text="Orbita sin servicio", author="ana", author_id="123")
+    (case_id,) = triage_pending(store, example_settings).opened
+    seed_scored(store, native_id="2", text="Orbita sigo sin servicio", author="Ana")
+    result = triage_pending(store, example_settings)
+    assert result.opened == [] and result.attached == 1
+    cases = CaseService(store, example_settings)
+    found = cases.record_private_message(
+        "x", "@ana", "Mi número es el 600", native_id="dm-1", at=datetime.now(UTC)
+    )
+    assert found == case_id
+    assert cases.detail(case_id)["messages"][-1]["text"] == "Mi número es el 600"
