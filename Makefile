@@ -9,19 +9,31 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install demo test test-browser test-slow bench lint fmt clean
+.PHONY: help install lock demo test test-browser test-slow bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet torch==2.13.0 -c constraints.txt
+	$(BIN)/pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install escucha with its dev tools
+install: $(STAMP) ## create .venv and install escucha with its dev tools, at the tested versions
+
+lock: ## re-resolve pyproject.toml's ranges in a fresh venv and write constraints.txt
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip
+	.venv-lock/bin/pip install --quiet torch==2.13.0
+	.venv-lock/bin/pip install --quiet -e '.[dev]'
+	{ echo "# What \`make install\` and CI install: the versions the test suite last passed with."; \
+	  echo "# Regenerate with \`make lock\` after changing a requirement in pyproject.toml."; \
+	  .venv-lock/bin/pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt
+	rm -rf .venv-lock
+	@echo "constraints.txt written: run make test before committing it"
 
 demo: $(STAMP) ## seed the sandbox and run the service + dashboard on http://localhost:8501
 	$(BIN)/escucha demo
@@ -49,4 +61,4 @@ fmt: $(STAMP) ## format and autofix
 	$(BIN)/ruff check --fix .
 
 clean: ## remove the virtualenv and local state
-	rm -rf $(VENV) .escucha escucha.duckdb escucha.duckdb.wal
+	rm -rf $(VENV) .venv-lock .escucha escucha.duckdb escucha.duckdb.wal

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipeline.analytics.overview import SPIKE_HISTORY, summarise
 from pipeline.records import utc
 from pipeline.store import Store
 from pipeline.store import aggregates as queries
@@ -87,9 +88,10 @@ def overview(
         compared = [params.brand, *brands.get(params.brand, [])]
     names = [n for name, comps in brands.items() for n in (name, *comps)]
     with store.read() as cur:
-        return queries.overview(
-            cur, params.filters(), bucket=params.bucket, brands=compared, brand_names=names
+        found = queries.overview_rows(
+            cur, params.filters(), bucket=params.bucket, brands=compared, history=SPIKE_HISTORY
         )
+    return summarise(found, brand_names=names)
 
 
 @router.get("/care", summary="care metrics for the Care metrics page")

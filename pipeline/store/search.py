@@ -8,6 +8,7 @@ from typing import Any
 
 from pipeline.records import FINAL_STATUSES
 from pipeline.store import Cursor, rows, scalar
+from pipeline.store.scores import CURRENT_SCORE
 
 MENTION_COLUMNS = """m.key, m.platform, m.native_id, m.source, m.kind, m.brand, m.text, m.title,
     m.url, coalesce(m.lang, m.lang_hint) AS lang, m.author, m.author_key, m.author_followers,
@@ -15,9 +16,6 @@ MENTION_COLUMNS = """m.key, m.platform, m.native_id, m.source, m.kind, m.brand, 
     s.sentiment, s.p_negative, s.p_neutral, s.p_positive, s.complaint, s.intent,
     s.urgency_score, s.urgency_level, s.urgency_reasons,
     (SELECT min(cm.case_id) FROM case_mentions cm WHERE cm.mention_key = m.key) AS case_id"""
-
-LATEST_SCORE = """LEFT JOIN scores s ON s.mention_key = m.key AND s.scored_at = (
-    SELECT max(s2.scored_at) FROM scores s2 WHERE s2.mention_key = m.key)"""
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ def mentions(
     cur: Cursor, filters: MentionFilter, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[dict[str, Any]], int]:
     where, params = filters.where()
-    base = f"FROM mentions m {LATEST_SCORE}{where}"
+    base = f"FROM mentions m {CURRENT_SCORE}{where}"
     total = int(scalar(cur, f"SELECT count(*) {base}", params))
     items = rows(
         cur,
@@ -83,9 +81,8 @@ def mentions(
 
 
 def mention(cur: Cursor, key: str) -> dict[str, Any] | None:
-    found = rows(
-        cur, f"SELECT {MENTION_COLUMNS} FROM mentions m {LATEST_SCORE} WHERE m.key = ?", [key]
-    )
+    sql = f"SELECT {MENTION_COLUMNS} FROM mentions m {CURRENT_SCORE} WHERE m.key = ?"  # noqa: S608 - fixed fragments
+    found = rows(cur, sql, [key])
     return found[0] if found else None
 
 

@@ -71,6 +71,8 @@ def build(store: Store) -> None:
                    0.7, 0.2, 0.1, 0.8, 'complaint', 0.4, 1, ['bench'], now()
                FROM mentions"""
         )
+        # Reads see a mention's score through current_scores (one model version here).
+        cur.execute("INSERT INTO current_scores SELECT * FROM scores")
         cur.execute(
             """INSERT INTO authors (key, platform, handle, first_seen, last_seen)
                SELECT DISTINCT author_key, 'sandbox', author, now(), now() FROM mentions"""

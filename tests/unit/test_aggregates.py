@@ -1,4 +1,5 @@
-"""The dashboard's aggregate queries over a small hand-made database, and their HTTP router."""
+"""The dashboard's aggregates over a small hand-made database (the store's rows, judged by
+``pipeline.analytics``), and their HTTP router."""
 
 from __future__ import annotations
 
@@ -6,12 +7,22 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from pipeline.analytics.overview import (
+    SPIKE_HISTORY,
+    net_sentiment,
+    sentiment_shares,
+    volume_spikes,
+    with_shares,
+)
+from pipeline.analytics.terms import terms
+from pipeline.analytics.windows import fill_hours
 from pipeline.api import aggregates as api
-from pipeline.store import Store
+from pipeline.store import Store, scores
 from pipeline.store import aggregates as agg
 
 T0 = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
@@ -35,16 +46,39 @@ def add_mention(
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [key, platform, key, brand, text, lang, f"{platform}:ana", "ana", at, at, at, key],
         )
-        if sentiment is not None:
-            probs = {"negative": (0.8, 0.1, 0.1), "neutral": (0.1, 0.8, 0.1)}
-            p = probs.get(sentiment, (0.1, 0.1, 0.8))
-            cur.execute(
-                """INSERT INTO scores (mention_key, model_version, lang, sentiment, p_negative,
-                       p_neutral, p_positive, complaint, intent, urgency_score, urgency_level,
-                       urgency_reasons, scored_at) VALUES (?, 'v1', ?, ?, ?, ?, ?, 0.5, 'other',
-                       0.1, 0, [], ?)""",
-                [key, lang, sentiment, *p, at],
-            )
+    if sentiment is not None:
+        score(store, key, sentiment, at=at, brand=brand, lang=lang)
+
+
+def score(
+    store: Store,
+    key: str,
+    sentiment: str,
+    *,
+    at: datetime,
+    version: str = "v1",
+    brand: str | None = "acme",
+    lang: str | None = "es",
+) -> None:
+    """Score a mention the way the score stage does (history and current score together)."""
+    probs = {"negative": (0.8, 0.1, 0.1), "neutral": (0.1, 0.8, 0.1)}
+    p_negative, p_neutral, p_positive = probs.get(sentiment, (0.1, 0.1, 0.8))
+    row = {
+        "mention_key": key, "model_version": version, "lang": lang, "sentiment": sentiment,
+        "p_negative": p_negative, "p_neutral": p_neutral, "p_positive": p_positive,
+        "complaint": 0.5, "intent": "other", "urgency_score": 0.1, "urgency_level": 0,
+        "urgency_reasons": [], "scored_at": at, "mention_lang": lang, "brand": brand,
+        "cluster_key": None,
+    }  # fmt: skip
+    with store.transaction() as cur:
+        scores.write(cur, pa.Table.from_pylist([row], schema=scores.SCORE_SCHEMA))
+
+
+def spikes(store: Store, f: agg.Filters, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The Overview's spikes: the store's hourly counts judged by the analytics."""
+    with store.read() as cur:
+        found = agg.overview_rows(cur, f, history=SPIKE_HISTORY)
+    return volume_spikes(found.hourly, since=f.since, until=f.until, now=now)
 
 
 def add_case(store: Store, case_id: str, **values: Any) -> None:
@@ -80,8 +114,9 @@ def test_volume_and_sentiment_by_day(store: Store) -> None:
     add_mention(store, "x:4", at=T0 + timedelta(days=1), sentiment="neutral")
     with store.read() as cur:
         vol = agg.volume(cur, agg.Filters(), "day")
-        sent = agg.sentiment(cur, agg.Filters(), "day")
-        net = agg.net_sentiment(cur, agg.Filters())
+        counts = agg.sentiment(cur, agg.Filters(), "day")
+    sent = sentiment_shares(counts)
+    net = net_sentiment(counts)
     assert [(r["platform"], r["mentions"]) for r in vol] == [("reddit", 1), ("x", 2), ("x", 1)]
     assert sent[0]["negative"] == 1
     assert sent[0]["positive"] == 2
@@ -92,13 +127,7 @@ def test_volume_and_sentiment_by_day(store: Store) -> None:
 
 def test_latest_score_wins(store: Store) -> None:
     add_mention(store, "x:1", at=T0, sentiment="negative")
-    with store.transaction() as cur:
-        cur.execute(
-            """INSERT INTO scores SELECT mention_key, 'v2', lang, 'positive', 0, 0, 1,
-                   complaint, intent, urgency_score, urgency_level, urgency_reasons,
-                   scored_at + INTERVAL 1 HOUR
-               FROM scores"""
-        )
+    score(store, "x:1", "positive", at=T0 + timedelta(hours=1), version="v2")
     with store.read() as cur:
         sent = agg.sentiment(cur, agg.Filters(), "day")
     assert (sent[0]["negative"], sent[0]["positive"]) == (0, 1)
@@ -114,7 +143,7 @@ def test_filters_narrow_the_selection(store: Store) -> None:
         reddit = agg.split(cur, agg.Filters(platform="reddit"), "lang")
     assert sum(r["mentions"] for r in only_en) == 1
     assert sum(r["mentions"] for r in in_range) == 2
-    assert reddit == [{"lang": "es", "mentions": 1, "share": 1.0}]
+    assert with_shares(reddit) == [{"lang": "es", "mentions": 1, "share": 1.0}]
 
 
 def test_a_burst_over_the_trailing_baseline_is_a_spike(store: Store) -> None:
@@ -123,8 +152,7 @@ def test_a_burst_over_the_trailing_baseline_is_a_spike(store: Store) -> None:
         for _ in range(12 if hour == 26 else 1):
             n += 1
             add_mention(store, f"x:{n}", at=T0 + timedelta(hours=hour, minutes=n % 60))
-    with store.read() as cur:
-        found = agg.spikes(cur, agg.Filters())
+    found = spikes(store, agg.Filters())
     assert len(found) == 1
     spike = found[0]
     assert spike["start"] == T0 + timedelta(hours=26)
@@ -140,8 +168,9 @@ def test_quiet_hours_count_as_zero_in_the_baseline(store: Store) -> None:
         add_mention(store, f"x:b{i}", at=T0 + timedelta(hours=10, minutes=i))
     with store.read() as cur:
         series = agg.hourly_counts(cur, agg.Filters())
-        found = agg.spikes(cur, agg.Filters())
-    assert len(series) == 11
+    found = spikes(store, agg.Filters())
+    assert len(series) == 4  # the store gives the hours that have mentions...
+    assert len(fill_hours(series)) == 11  # ...and the quiet ones in between count as zero
     assert [s["mentions"] for s in found] == [6]
 
 
@@ -155,7 +184,7 @@ def test_negative_terms_fold_accents_and_drop_stopwords(store: Store) -> None:
     )
     add_mention(store, "x:4", at=T0, text="facturación perfecta", sentiment="positive")
     with store.read() as cur:
-        found = agg.top_negative_terms(cur, agg.Filters(), exclude=["Acme"])
+        found = terms(agg.negative_texts(cur, agg.Filters()), exclude=["Acme"])
     by_term = {t["term"]: t["mentions"] for t in found}
     assert by_term["facturacion"] == 2
     assert "billing" in by_term
@@ -169,7 +198,9 @@ def test_share_of_voice_compares_brand_and_competitors(store: Store) -> None:
     add_mention(store, "x:b", at=T0, brand="rival")
     add_mention(store, "x:c", at=T0, brand="other")
     with store.read() as cur:
-        compared = agg.share_of_voice(cur, agg.Filters(brand="acme"), ["acme", "rival"])
+        compared = with_shares(
+            agg.share_of_voice(cur, agg.Filters(brand="acme"), ["acme", "rival"])
+        )
         everyone = agg.share_of_voice(cur, agg.Filters(), [])
     assert [(r["brand"], r["share"]) for r in compared] == [("acme", 0.75), ("rival", 0.25)]
     assert {r["brand"] for r in everyone} == {"acme", "rival", "other"}
@@ -316,8 +347,7 @@ def test_with_weeks_of_history_the_seasonal_detector_judges_the_hours(store: Sto
                    ?, ?, 'b' || i FROM range(55) t(i)""",
             [burst, T0, T0],
         )
-    with store.read() as cur:
-        found = agg.spikes(cur, agg.Filters(since=end - timedelta(days=1), until=end))
+    found = spikes(store, agg.Filters(since=end - timedelta(days=1), until=end))
     assert [s["method"] for s in found] == ["seasonal"]
     assert found[0]["start"] == burst
     assert found[0]["mentions"] >= 60
@@ -330,8 +360,7 @@ def test_consecutive_spike_hours_are_one_spike(store: Store) -> None:
         for _ in range(10 if hour in (8, 9) else 1):
             n += 1
             add_mention(store, f"x:{n}", at=T0 + timedelta(hours=hour, minutes=n % 60))
-    with store.read() as cur:
-        found = agg.spikes(cur, agg.Filters())
+    found = spikes(store, agg.Filters())
     assert len(found) == 1
     assert (found[0]["start"], found[0]["end"]) == (
         T0 + timedelta(hours=8),
