@@ -24,10 +24,8 @@ from pipeline.stages.enrich import BrandMatcher
 from pipeline.stages.poll import PollResult, poll_source
 from pipeline.stages.score import score_pending
 from pipeline.stages.triage import TriageResult, triage_pending
-from pipeline.store import Store
-from pipeline.store import cases as cq
+from pipeline.store import Store, summary
 from pipeline.store import mentions as mq
-from pipeline.store import outbox as oq
 
 logger = logging.getLogger(__name__)
 
@@ -254,11 +252,7 @@ class Service:
     # -- summaries ------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         with self.store.read() as cur:
-            return {
-                "mentions": mq.count(cur),
-                "cases": cq.counts_by_status(cur),
-                "outbox": oq.counts(cur),
-            }
+            return summary.counts(cur)
 
     def sources_health(self) -> list[dict[str, Any]]:
         with self.store.read() as cur:
