@@ -47,6 +47,7 @@ class CycleReport:
     scored: int = 0
     triage: TriageResult = field(default_factory=TriageResult)
     outbox: OutboxRun = field(default_factory=OutboxRun)
+    assigned: int = 0  # waiting cases given to agents who came on shift or freed up
     private_messages: int = 0
     alerts: int = 0
     errors: list[str] = field(default_factory=list)
@@ -193,6 +194,7 @@ class Service:
             self.store, self.settings, cases=self.cases, clock=self.clock
         ):
             report.triage += step
+        report.assigned = self.cases.dispatch_waiting()
 
     def poll_private_messages(self) -> int:
         """Read customers' private replies from every channel and record them on their cases."""

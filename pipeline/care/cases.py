@@ -173,6 +173,38 @@ class CaseService:
             shifts=people_q.shift_overrides(cur),
         )
 
+    def dispatch_waiting(self) -> int:
+        """Give the cases that opened while nobody could take them (everyone off shift or full)
+        to agents who can now, in queue order; returns how many were assigned."""
+        now = self.clock()
+        assigned = 0
+        with self.store.transaction() as cur:
+            shifts = people_q.shift_overrides(cur)
+            for team in self.settings.teams:
+                waiting = q.unassigned(cur, team.name) if team.agents else []
+                if not waiting:
+                    continue
+                facts = [
+                    routing.CaseFacts(language=c["lang"], platform=c["platform"], brand=c["brand"])
+                    for c in waiting
+                ]
+                assignments, _loads, _last = routing.dispatch(
+                    team, facts, q.open_loads(cur, team.name),
+                    last_assigned=q.last_assignee(cur, team.name), shifts=shifts,
+                )  # fmt: skip
+                for case, assignment in zip(waiting, assignments, strict=True):
+                    if assignment is None:
+                        continue
+                    q.update(cur, case["id"], {"assignee": assignment.agent, "updated_at": now})
+                    q.add_event(
+                        cur, case["id"], actor="pipeline", action="assign",
+                        from_status=case["status"], to_status=case["status"], at=now,
+                        detail={"assignee": assignment.agent, "previous": None,
+                                "assignment": assignment.reason},
+                    )  # fmt: skip
+                    assigned += 1
+        return assigned
+
     # -- SLA ----------------------------------------------------------------------------------
     def mark_sla_breaches(self, now: datetime) -> list[SlaBreach]:
         """Mark every case whose running clock is past due, once, with an audit event."""

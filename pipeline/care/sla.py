@@ -1,4 +1,6 @@
-"""SLA clocks in business hours: a team's calendar (zone, weekly hours, holidays) and SLA states.
+"""The one SLA model: a team's business calendar (zone, weekly hours, holidays), due dates,
+pause and resume, warning and breach. Triage sets due dates with it, cases resume paused clocks
+with it, the queue shows its states, and a breach is ``now`` past a running clock's due time.
 
 Datetimes in and out are aware UTC; the calendar works in the team's local time, so daylight-saving
 changes and holidays fall where the team sees them. Durations are real elapsed time while open.
@@ -7,7 +9,7 @@ changes and holidays fall where the team sees them. Durations are real elapsed t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -20,7 +22,6 @@ from pipeline.settings import SlaSettings, TeamSettings
 logger = logging.getLogger(__name__)
 
 SlaState = Literal["ok", "warning", "breached"]
-Pause = tuple[datetime, datetime | None]  # (paused at, resumed at or None while still paused)
 
 # A closing time of 23:59 means "until midnight", so "mon-sun 00:00-23:59" is round the clock.
 _END_OF_DAY = time(23, 59)
@@ -73,57 +74,33 @@ class BusinessCalendar:
         start, _end = next(self._spans_from(at))
         return max(start, at)
 
-    def add(
-        self, start: datetime, duration: timedelta, *, pauses: Sequence[Pause] = ()
-    ) -> datetime:
-        """The instant when ``duration`` of open time has passed since ``start``.
-
-        With ``pauses`` the clock also stops inside those intervals; a pause still open (``None``
-        end) is treated as lasting forever, so use :meth:`due` when that can happen.
-        """
-        due = self.due(start, duration, pauses=pauses)
-        if due is None:
-            raise ValueError("the SLA clock is paused indefinitely; use due() to get None")
-        return due
-
-    def due(
-        self, start: datetime, duration: timedelta, *, pauses: Sequence[Pause] = ()
-    ) -> datetime | None:
-        """Like :meth:`add`, but ``None`` when an open-ended pause stops the clock before due."""
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """The instant when ``duration`` of open time has passed since ``start``."""
         if duration < _ZERO:
             raise ValueError("an SLA duration cannot be negative")
         start = utc(start)
         remaining = duration
-        for span_start, span_end in _subtract(self._spans_from(start), _normalise(pauses)):
-            if span_end is None:
-                return None
+        for span_start, span_end in self._spans_from(start):
             available = span_end - span_start
             if remaining <= available:
                 return span_start + remaining
             remaining -= available
-        return None
+        raise AssertionError("unreachable: _spans_from never ends")  # pragma: no cover
 
-    def elapsed(self, start: datetime, end: datetime, *, pauses: Sequence[Pause] = ()) -> timedelta:
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Open time between ``start`` and ``end`` (zero when ``end`` is not after ``start``)."""
         start, end = utc(start), utc(end)
         total = _ZERO
         if end <= start:
             return total
-        for span_start, span_end in _subtract(self._spans_from(start), _normalise(pauses)):
-            if span_start >= end or span_end is None:
+        for span_start, span_end in self._spans_from(start):
+            if span_start >= end:
                 break
             total += min(span_end, end) - span_start
         return total
 
-    def remaining(self, due: datetime, now: datetime, *, pauses: Sequence[Pause] = ()) -> timedelta:
-        """Open time left until ``due`` (negative wall-clock overrun once past it)."""
-        due, now = utc(due), utc(now)
-        if now > due:
-            return due - now
-        return self.elapsed(now, due, pauses=pauses)
-
     def state(self, due: datetime, now: datetime, warn_before: timedelta) -> SlaState:
-        """Like :func:`sla_state`, but ``warn_before`` counts open time only."""
+        """Breached once ``now`` is past ``due``; warning within ``warn_before`` of open time."""
         due, now = utc(due), utc(now)
         if now > due:
             return "breached"
@@ -165,77 +142,6 @@ class BusinessCalendar:
             day += timedelta(days=1)
 
 
-def sla_state(due: datetime, now: datetime, warn_before: timedelta) -> SlaState:
-    """Breached once ``now`` is past ``due``, warning within ``warn_before`` of it, else ok."""
-    due, now = utc(due), utc(now)
-    if now > due:
-        return "breached"
-    return "warning" if due - now <= warn_before else "ok"
-
-
-@dataclass(frozen=True, slots=True)
-class SlaStatus:
-    """Where a case stands against its team's first-response and resolution SLAs."""
-
-    first_response_due: datetime | None  # None while paused indefinitely
-    resolution_due: datetime | None
-    first_response: SlaState
-    resolution: SlaState
-    first_response_met: bool | None  # None until the first response is sent
-    resolution_met: bool | None  # None until resolved
-    business_time_open: timedelta  # open time used so far, pauses excluded
-
-    @property
-    def breached(self) -> bool:
-        return "breached" in (self.first_response, self.resolution)
-
-
-def evaluate(
-    calendar: BusinessCalendar,
-    sla: SlaSettings,
-    opened_at: datetime,
-    now: datetime,
-    *,
-    first_response_at: datetime | None = None,
-    resolved_at: datetime | None = None,
-    pauses: Sequence[Pause] = (),
-) -> SlaStatus:
-    """Compute both SLA clocks of a case; the first response clock never pauses.
-
-    A clock that has stopped (response sent, case resolved) is judged at the moment it stopped.
-    """
-    opened_at, now = utc(opened_at), utc(now)
-    first_due = calendar.due(opened_at, sla.first_response)
-    resolution_due = calendar.due(opened_at, sla.resolution, pauses=pauses)
-    first_state, first_met = _judge(calendar, first_due, now, first_response_at, sla.warn_before)
-    res_state, res_met = _judge(calendar, resolution_due, now, resolved_at, sla.warn_before)
-    stop = utc(resolved_at) if resolved_at is not None else now
-    return SlaStatus(
-        first_response_due=first_due,
-        resolution_due=resolution_due,
-        first_response=first_state,
-        resolution=res_state,
-        first_response_met=first_met,
-        resolution_met=res_met,
-        business_time_open=calendar.elapsed(opened_at, stop, pauses=pauses),
-    )
-
-
-def _judge(
-    calendar: BusinessCalendar,
-    due: datetime | None,
-    now: datetime,
-    done_at: datetime | None,
-    warn_before: timedelta,
-) -> tuple[SlaState, bool | None]:
-    if done_at is not None:
-        met = due is None or utc(done_at) <= due
-        return ("ok" if met else "breached"), met
-    if due is None:
-        return "ok", None
-    return calendar.state(due, now, warn_before), None
-
-
 def _merge(spans: Iterable[tuple[time, time]]) -> tuple[tuple[time, time], ...]:
     """Sort and merge overlapping or touching intervals of one weekday."""
     merged: list[tuple[time, time]] = []
@@ -245,55 +151,6 @@ def _merge(spans: Iterable[tuple[time, time]]) -> tuple[tuple[time, time], ...]:
         else:
             merged.append((start, end))
     return tuple(merged)
-
-
-def _normalise(pauses: Sequence[Pause]) -> list[tuple[datetime, datetime | None]]:
-    """Pauses as sorted, merged UTC intervals; an open pause swallows everything after it."""
-    result: list[tuple[datetime, datetime | None]] = []
-    for start, end in sorted(((utc(s), utc(e) if e else None) for s, e in pauses), key=_pause_key):
-        if end is not None and end <= start:
-            continue
-        if result:
-            last_start, last_end = result[-1]
-            if last_end is None:
-                break
-            if start <= last_end:
-                result[-1] = (last_start, None if end is None else max(last_end, end))
-                continue
-        result.append((start, end))
-    return result
-
-
-def _pause_key(pause: tuple[datetime, datetime | None]) -> datetime:
-    return pause[0]
-
-
-def _ended_by(pause: tuple[datetime, datetime | None], at: datetime) -> bool:
-    return pause[1] is not None and pause[1] <= at
-
-
-def _subtract(
-    spans: Iterator[tuple[datetime, datetime]], pauses: list[tuple[datetime, datetime | None]]
-) -> Iterator[tuple[datetime, datetime | None]]:
-    """Open spans minus pauses; yields ``(start, None)`` once an open-ended pause begins."""
-    index = 0
-    for start, end in spans:
-        while start < end:
-            while index < len(pauses) and _ended_by(pauses[index], start):
-                index += 1
-            if index >= len(pauses):
-                yield start, end
-                break
-            pause_start, pause_end = pauses[index]
-            if pause_start >= end:
-                yield start, end
-                break
-            if pause_start > start:
-                yield start, pause_start
-            if pause_end is None:
-                yield max(start, pause_start), None
-                return
-            start = max(start, pause_end)
 
 
 DEFAULT_WARN_BEFORE = SlaSettings().warn_before

@@ -299,7 +299,8 @@ def sla_compliance(
     """Per team and level: first responses and resolutions on time, late, and still running.
 
     A target counts as met when it happened by its due time, as missed when it happened late or its
-    due time passed without it (or the case was flagged ``sla_breached``), and as pending otherwise.
+    running clock passed its due time without it (or the case was flagged ``sla_breached``), and as
+    pending otherwise; a paused resolution clock does not run (``pipeline.care.sla``).
     """
     now = now or datetime.now(UTC)
     where, params = _case_where(f, team, level)
@@ -319,7 +320,8 @@ def sla_compliance(
                   AND NOT c.sla_breached) AS resolution_met,
               count(*) FILTER (WHERE c.sla_breached
                   OR (c.resolved_at IS NOT NULL AND c.resolved_at > c.resolution_due)
-                  OR (c.resolved_at IS NULL AND c.resolution_due < ?)) AS resolution_missed
+                  OR (c.resolved_at IS NULL AND c.sla_paused_at IS NULL
+                      AND c.resolution_due < ?)) AS resolution_missed
             FROM cases c{where}{active}
             GROUP BY ALL ORDER BY team, level""",  # noqa: S608 - fixed fragments, ? params
         [now, now, *params],

@@ -186,6 +186,19 @@ def open_loads(cur: Cursor, team: str | None = None) -> dict[str, int]:
     return {str(agent): int(n) for agent, n in found}
 
 
+def unassigned(cur: Cursor, team: str) -> list[dict[str, Any]]:
+    """The team's open cases nobody has, in queue order (SLA due time, then priority)."""
+    return rows(
+        cur,
+        """SELECT id, lang, platform, brand, status FROM cases
+           WHERE team = ? AND assignee IS NULL AND status IN ('new', 'acknowledged', 'in_private')
+           ORDER BY CASE WHEN first_response_at IS NULL THEN first_response_due
+                         ELSE resolution_due END NULLS LAST,
+                    priority DESC, urgency_level DESC, id""",
+        [team],
+    )
+
+
 def last_assignee(cur: Cursor, team: str) -> str | None:
     """The agent the team assigned last (its round-robin position)."""
     found = cur.execute(

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.care.cases import ActionRequest, CaseService
+from pipeline.care.customers import set_shift
 from pipeline.errors import CaseError
 from pipeline.stages.triage import triage_pending
 from pipeline.store import rows
@@ -212,3 +213,22 @@ def test_a_customer_named_by_id_in_one_post_and_by_handle_in_another_has_one_cas
     )
     assert found == case_id
     assert cases.detail(case_id)["messages"][-1]["text"] == "Mi número es el 600"
+
+
+def test_a_case_opened_while_nobody_was_on_shift_goes_to_the_first_agent_back(
+    store, example_settings
+):
+    for agent in ("lucia", "mateo"):
+        set_shift(store, example_settings, agent, on_shift=False, actor="admin")
+    seed_scored(store, native_id="1", text="Orbita no tengo línea")
+    (case_id,) = triage_pending(store, example_settings).opened
+    cases = CaseService(store, example_settings)
+    assert cases.detail(case_id)["case"]["assignee"] is None
+    assert cases.dispatch_waiting() == 0  # still nobody
+    set_shift(store, example_settings, "mateo", on_shift=True, actor="admin")
+    assert cases.dispatch_waiting() == 1
+    detail = cases.detail(case_id)
+    assert detail["case"]["assignee"] == "mateo"
+    assert detail["events"][-1]["action"] == "assign"
+    assert detail["events"][-1]["actor"] == "pipeline"
+    assert cases.dispatch_waiting() == 0  # once

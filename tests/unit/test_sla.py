@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.care.sla import BusinessCalendar, evaluate, sla_state
+from pipeline.care.sla import BusinessCalendar, clock_state, resume
 from pipeline.errors import ConfigError
-from pipeline.settings import SlaSettings, TeamSettings
+from pipeline.settings import TeamSettings
 
 MADRID = ZoneInfo("Europe/Madrid")
 
@@ -105,54 +105,52 @@ def test_split_and_overlapping_hours_are_merged() -> None:
     assert cal.elapsed(local(2026, 11, 23, 8), local(2026, 11, 23, 20)) == timedelta(hours=9)
 
 
-def test_pauses_stop_the_clock_while_waiting_for_the_customer() -> None:
-    start = local(2026, 11, 23, 9)
-    pause = (local(2026, 11, 23, 10), local(2026, 11, 23, 12))
-    assert CAL.add(start, timedelta(hours=2), pauses=[pause]) == local(2026, 11, 23, 13)
-    assert CAL.elapsed(start, local(2026, 11, 23, 13), pauses=[pause]) == timedelta(hours=2)
-    # a pause over closed hours changes nothing; overlapping pauses are merged
-    night = (local(2026, 11, 23, 18), local(2026, 11, 24, 8))
-    overlapping = [pause, (local(2026, 11, 23, 11), local(2026, 11, 23, 12, 30))]
-    assert CAL.add(start, timedelta(hours=2), pauses=[night]) == local(2026, 11, 23, 11)
-    assert CAL.add(start, timedelta(hours=2), pauses=overlapping) == local(2026, 11, 23, 13, 30)
+def test_resume_gives_back_the_open_time_left_when_the_clock_paused() -> None:
+    due = local(2026, 11, 23, 12)  # Monday noon: 2 h left on Friday 15:00 ... 17:00, 3 h Monday
+    paused = local(2026, 11, 20, 15)  # Friday
+    # resumed on Monday 09:00: the weekend is not counted, 5 open hours are left -> 14:00
+    assert resume(CAL, due, paused_at=paused, resumed_at=local(2026, 11, 23, 9)) == local(
+        2026, 11, 23, 14
+    )
+    # paused for one open hour on Friday: the due time moves one hour
+    assert resume(CAL, due, paused_at=paused, resumed_at=local(2026, 11, 20, 16)) == local(
+        2026, 11, 23, 13
+    )
+    # paused and resumed after hours: no open time passed, the due time stays
+    evening = local(2026, 11, 20, 18)
+    assert resume(CAL, due, paused_at=evening, resumed_at=local(2026, 11, 20, 20)) == due
+    # already late when it paused: the breach stands
+    late = local(2026, 11, 20, 14)
+    assert resume(CAL, late, paused_at=paused, resumed_at=local(2026, 11, 23, 9)) == late
 
 
-def test_open_pause_makes_due_unknown() -> None:
-    start = local(2026, 11, 23, 9)
-    waiting = [(local(2026, 11, 23, 10), None)]
-    assert CAL.due(start, timedelta(hours=2), pauses=waiting) is None
-    assert CAL.due(start, timedelta(minutes=30), pauses=waiting) == local(2026, 11, 23, 9, 30)
-    assert CAL.elapsed(start, local(2026, 11, 24, 12), pauses=waiting) == timedelta(hours=1)
-    with pytest.raises(ValueError, match="paused"):
-        CAL.add(start, timedelta(hours=2), pauses=waiting)
+def test_the_clock_that_matters_now() -> None:
+    warn = timedelta(minutes=10)
+    due = local(2026, 11, 23, 9, 15)
+    dues = {"first_response_due": due, "resolution_due": local(2026, 11, 23, 17)}
+    waiting = clock_state(CAL, local(2026, 11, 23, 9, 6), warn_before=warn, **dues,
+                          first_response_at=None, resolved_at=None, paused=False)  # fmt: skip
+    assert waiting == {"clock": "first_response", "state": "warning"}
+    answered = clock_state(CAL, local(2026, 11, 23, 9, 20), warn_before=warn, **dues,
+                           first_response_at=due, resolved_at=None, paused=False)  # fmt: skip
+    assert answered == {"clock": "resolution", "state": "ok"}
+    paused = clock_state(CAL, local(2026, 11, 24, 9), warn_before=warn, **dues,
+                         first_response_at=due, resolved_at=None, paused=True)  # fmt: skip
+    assert paused == {"clock": "resolution", "state": "paused"}
+    late = clock_state(CAL, local(2026, 11, 24, 9), warn_before=warn, **dues,
+                       first_response_at=due, resolved_at=None, paused=False)  # fmt: skip
+    assert late == {"clock": "resolution", "state": "breached"}
 
 
 def test_sla_state_warns_then_breaches() -> None:
     due = local(2026, 11, 23, 9, 15)
     warn = timedelta(minutes=10)
-    assert sla_state(due, due - timedelta(minutes=11), warn) == "ok"
-    assert sla_state(due, due - timedelta(minutes=10), warn) == "warning"
-    assert sla_state(due, due, warn) == "warning"
-    assert sla_state(due, due + timedelta(seconds=1), warn) == "breached"
-    # in business time, Friday 16:55 is 10 open minutes before Monday 09:05
+    assert CAL.state(due, due - timedelta(minutes=11), warn) == "ok"
+    assert CAL.state(due, due - timedelta(minutes=10), warn) == "warning"
+    assert CAL.state(due, due, warn) == "warning"
+    assert CAL.state(due, due + timedelta(seconds=1), warn) == "breached"
+    # warnings count open time: Friday 16:55 is 10 open minutes before Monday 09:05
     assert CAL.state(local(2026, 11, 23, 9, 5), local(2026, 11, 20, 16, 55), warn) == "warning"
-    assert sla_state(local(2026, 11, 23, 9, 5), local(2026, 11, 20, 16, 55), warn) == "ok"
-
-
-def test_evaluate_reports_both_clocks() -> None:
-    sla = SlaSettings(first_response=timedelta(minutes=30), resolution=timedelta(hours=8))
-    opened = local(2026, 11, 20, 16, 45)
-    status = evaluate(CAL, sla, opened, local(2026, 11, 23, 9, 20))
-    assert status.first_response_due == local(2026, 11, 23, 9, 15)
-    assert status.first_response == "breached"
-    assert status.breached
-    answered = evaluate(
-        CAL, sla, opened, local(2026, 11, 23, 9, 20), first_response_at=local(2026, 11, 23, 9, 1)
-    )
-    assert answered.first_response_met is True
-    assert answered.first_response == "ok"
-    assert answered.resolution == "ok"
-    assert answered.business_time_open == timedelta(minutes=35)
 
 
 def test_calendar_without_open_hours_is_a_config_error() -> None:
