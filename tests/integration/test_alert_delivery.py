@@ -16,19 +16,21 @@ from typing import Any
 
 import pytest
 
+from pipeline.alerts.messages import (
+    Evidence,
+    is_vip,
+    sla_breach_alert,
+    urgent_case_alert,
+    volume_spike_alert,
+)
 from pipeline.alerts.notify import (
     SIGNATURE_HEADER,
     AlertNotifier,
-    Evidence,
     MemorySentLog,
-    is_vip,
     plan,
     quiet_until,
     sign,
-    sla_breach_alert,
-    urgent_case_alert,
     verify,
-    volume_spike_alert,
 )
 from pipeline.settings import AlertSettings, AlertSubscriptionSettings
 

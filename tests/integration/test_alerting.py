@@ -1,4 +1,5 @@
-"""The service's alert watcher: an urgent case and an SLA breach each give one signed alert."""
+"""The service's alert watcher: an urgent case and an SLA breach each give one signed alert,
+alerts held through quiet hours survive a restart, and a re-scored mention is counted once."""
 
 from __future__ import annotations
 
@@ -7,14 +8,30 @@ import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pyarrow as pa
 import pytest
 from pydantic import SecretStr
 
 from pipeline.alerts.notify import SIGNATURE_HEADER, verify
 from pipeline.alerts.watch import AlertWatcher
+from pipeline.care.cases import CaseService
+from pipeline.records import Mention, Page
+from pipeline.settings import AlertSubscriptionSettings, Settings
+from pipeline.stages.ingest import store_page
 from pipeline.stages.triage import triage_pending
-from pipeline.store import rows
+from pipeline.store import Store, rows
+from pipeline.store import alerts as alert_store
+from pipeline.store import scores as score_store
 from tests.conftest import seed_scored
+
+
+def watcher_for(store: Store, settings: Settings, clock=None) -> AlertWatcher:
+    """The watcher as the service builds it, on this store and settings."""
+    if clock is None:
+        return AlertWatcher(store, settings, cases=CaseService(store, settings))
+    return AlertWatcher(
+        store, settings, cases=CaseService(store, settings, clock=clock), clock=clock
+    )
 
 
 @pytest.fixture
@@ -52,7 +69,7 @@ def test_urgent_cases_and_sla_breaches_alert_once_with_a_valid_signature(
                 reasons=("safety: fire",))  # fmt: skip
     (case_id,) = triage_pending(store, settings).opened
     now = [datetime.now(UTC)]
-    watcher = AlertWatcher(store, settings, clock=lambda: now[0])
+    watcher = watcher_for(store, settings, clock=lambda: now[0])
     first = watcher.run_once()
     assert [a.kind for a in first] == ["urgent_case"]
     assert watcher.run_once() == []  # the same incident is not alerted again
@@ -85,14 +102,12 @@ def test_a_high_reach_author_raises_one_vip_alert(store, example_settings):
     with store.transaction() as cur:
         cur.execute("UPDATE mentions SET author_followers = 250000")
     triage_pending(store, settings)
-    watcher = AlertWatcher(store, settings)
+    watcher = watcher_for(store, settings)
     assert [a.kind for a in watcher.run_once()] == ["vip_author"]
     assert watcher.run_once() == []
 
 
 def test_a_warning_in_quiet_hours_is_held_and_sent_when_they_end(store, example_settings, receiver):
-    from pipeline.settings import AlertSubscriptionSettings
-
     url, received = receiver
     now = [datetime(2026, 11, 24, 23, 0, tzinfo=UTC)]
     night = AlertSubscriptionSettings(
@@ -104,7 +119,7 @@ def test_a_warning_in_quiet_hours_is_held_and_sent_when_they_end(store, example_
     seed_scored(store, native_id="1", text="Orbita no me deja pagar", urgency_level=1,
                 created_at=now[0] - timedelta(days=3))  # fmt: skip
     triage_pending(store, settings, clock=lambda: now[0] - timedelta(days=3))
-    watcher = AlertWatcher(store, settings, clock=lambda: now[0])
+    watcher = watcher_for(store, settings, clock=lambda: now[0])
     assert [a.kind for a in watcher.run_once()] == ["sla_breach"]
     assert received == []  # held through the night
     with store.read() as cur:
@@ -114,3 +129,121 @@ def test_a_warning_in_quiet_hours_is_held_and_sent_when_they_end(store, example_
     assert len(received) == 1
     with store.read() as cur:
         assert rows(cur, "SELECT status FROM alerts") == [{"status": "sent"}]
+
+
+def test_alerts_held_for_quiet_hours_are_delivered_once_after_a_restart(
+    store, example_settings, receiver
+):
+    url, received = receiver
+    now = [datetime(2026, 11, 24, 23, 0, tzinfo=UTC)]
+    night = AlertSubscriptionSettings(
+        name="night", webhooks=[url], quiet_hours="22:00-08:00", quiet_mode="defer"
+    )
+    settings = example_settings.model_copy(
+        update={"alerts": example_settings.alerts.model_copy(update={"subscriptions": [night]})}
+    )
+    seed_scored(store, native_id="1", text="Orbita no me deja pagar", urgency_level=1,
+                created_at=now[0] - timedelta(days=3))  # fmt: skip
+    triage_pending(store, settings, clock=lambda: now[0] - timedelta(days=3))
+    assert [a.kind for a in watcher_for(store, settings, clock=lambda: now[0]).run_once()] == [
+        "sla_breach"
+    ]
+    assert received == []
+    store.close()  # the service stops during the night
+
+    with Store.open(settings.database) as restarted:
+        watcher = watcher_for(restarted, settings, clock=lambda: now[0])
+        now[0] = datetime(2026, 11, 25, 7, 30, tzinfo=UTC)
+        assert watcher.run_once() == []
+        assert received == []  # still quiet hours
+        now[0] = datetime(2026, 11, 25, 8, 1, tzinfo=UTC)
+        watcher.run_once()
+        now[0] += timedelta(hours=1)
+        watcher.run_once()
+        assert len(received) == 1
+        assert json.loads(received[0][0])["kind"] == "sla_breach"
+        with restarted.read() as cur:
+            items, total = alert_store.recent(cur, limit=10, offset=0)
+        assert total == 1
+        assert [(a["kind"], a["status"], a["error"]) for a in items] == [
+            ("sla_breach", "sent", None)
+        ]
+
+
+def store_mentions(store: Store, prefix: str, texts_at: list[tuple[str, datetime]]) -> list[str]:
+    mentions = tuple(
+        Mention(platform="x", native_id=f"{prefix}{i}", text=text, author=f"user{i}", created_at=at,
+                lang="es", source="seed")
+        for i, (text, at) in enumerate(texts_at)
+    )  # fmt: skip
+    store_page(store, "seed", "x", Page(mentions))
+    return [m.key for m in mentions]
+
+
+def score(store: Store, keys: list[str], sentiment: str, version: str, at: datetime) -> None:
+    """Score mentions of Orbita as the score stage does (history and current score)."""
+    negative = 0.9 if sentiment == "negative" else 0.05
+    batch = pa.Table.from_pylist(
+        [
+            {"mention_key": key, "model_version": version, "lang": "es", "sentiment": sentiment,
+             "p_negative": negative, "p_neutral": 0.9 - negative + 0.05, "p_positive": 0.05,
+             "complaint": 0.5, "intent": "other", "urgency_score": 0.0, "urgency_level": 0,
+             "urgency_reasons": [], "scored_at": at, "mention_lang": "es", "brand": "Orbita",
+             "cluster_key": None}
+            for key in keys
+        ],
+        schema=score_store.SCORE_SCHEMA,
+    )  # fmt: skip
+    with store.transaction() as cur:
+        score_store.write(cur, batch)
+
+
+def test_a_mention_rescored_by_a_new_model_counts_once_in_a_sentiment_drop(store, example_settings):
+    now = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+    usual = [(f"Orbita, duda {i}", now - timedelta(days=2 + i % 8, hours=i)) for i in range(40)]
+    usual_keys = store_mentions(store, "usual", usual)
+    score(store, usual_keys[:4], "negative", "v1", now - timedelta(days=1))
+    score(store, usual_keys[4:], "neutral", "v1", now - timedelta(days=1))
+    recent = [(f"Orbita se cae otra vez {i}", now - timedelta(hours=2)) for i in range(20)]
+    recent_keys = store_mentions(store, "recent", recent)
+    score(store, recent_keys, "negative", "v1", now - timedelta(minutes=90))
+    # the new model reads 8 of them as neutral: 12 of 20 recent mentions are negative, not 32 of 40
+    score(store, recent_keys[:12], "negative", "v2", now - timedelta(minutes=60))
+    score(store, recent_keys[12:], "neutral", "v2", now - timedelta(minutes=60))
+
+    with store.read() as cur:
+        series = alert_store.hourly_sentiment(
+            cur, brands=["Orbita"], since=now - timedelta(hours=3)
+        )
+    assert [(negative, total) for _, negative, total in series["Orbita"]] == [(12, 20)]
+
+    alerts = watcher_for(store, example_settings, clock=lambda: now).run_once()
+    [drop] = [a for a in alerts if a.kind == "sentiment_drop"]
+    assert "(12 of 20)" in drop.summary
+    assert drop.data["share"] == pytest.approx(0.6)
+
+
+def test_a_held_alert_that_cannot_be_sent_is_retried_then_marked_failed(store, example_settings):
+    now = [datetime(2026, 11, 24, 23, 0, tzinfo=UTC)]
+    night = AlertSubscriptionSettings(
+        name="night", webhooks=["http://127.0.0.1:9/gone"], quiet_hours="22:00-08:00",
+        quiet_mode="defer",
+    )  # fmt: skip
+    settings = example_settings.model_copy(
+        update={"alerts": example_settings.alerts.model_copy(update={"subscriptions": [night]})}
+    )
+    seed_scored(store, native_id="1", text="Orbita no me deja pagar", urgency_level=1,
+                created_at=now[0] - timedelta(days=3))  # fmt: skip
+    triage_pending(store, settings, clock=lambda: now[0] - timedelta(days=3))
+    watcher = watcher_for(store, settings, clock=lambda: now[0])
+    watcher.run_once()
+    statuses = []
+    for moment in ("08:01", "08:05", "08:06", "08:16"):
+        hour, minute = map(int, moment.split(":"))
+        now[0] = datetime(2026, 11, 25, hour, minute, tzinfo=UTC)
+        watcher.run_once()
+        with store.read() as cur:
+            [alert], _ = alert_store.recent(cur, limit=1, offset=0)
+        statuses.append(alert["status"])
+    assert statuses == ["deferred", "deferred", "deferred", "failed"]  # tried at 08:01, :06, :16
+    assert alert["error"] == "night: webhook unreachable (ConnectError)"
