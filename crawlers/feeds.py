@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 
 import feedparser
 import httpx
+from pydantic import ConfigDict, Field, field_validator
 
+from crawlers.options import Options, parse_options
 from pipeline.errors import ConfigError, RateLimited, SourceError, SourceUnavailable
 from pipeline.records import Mention, Page, utcnow
 from pipeline.settings import Settings, SourceSettings, parse_duration
@@ -69,14 +71,49 @@ def strip_html(fragment: str) -> str:
 
 def check_url(url: str, *, key: str) -> str:
     """Return ``url`` if it is an absolute http(s) URL, else raise ConfigError."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigError(
-            f"{url!r} is not an http(s) URL",
-            key=key,
-            hint="feeds are read over HTTP only, like https://example.com/feed.xml",
-        )
+    if not _is_http(url):
+        raise ConfigError(f"{url!r} is not an http(s) URL", key=key, hint=_HTTP_ONLY)
     return url
+
+
+def _is_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
+_HTTP_ONLY = "feeds are read over HTTP only, like https://example.com/feed.xml"
+
+
+class FeedsOptions(Options):
+    """Keys of a ``feeds`` source."""
+
+    model_config = ConfigDict(extra="ignore")  # keys it does not know were always ignored
+
+    urls: list[str] = Field(default_factory=list, validate_default=True)
+    user_agent: str = DEFAULT_USER_AGENT
+    mention_platform: str = "news"
+    timeout: timedelta = timedelta(seconds=20)
+    max_seen: int = 1000
+
+    _timeout = field_validator("timeout", mode="before")(parse_duration)
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _urls(cls, value: Any) -> list[str]:
+        urls = [value] if isinstance(value, str) else value
+        if not urls or not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise ValueError("a feeds source needs `urls`, a list of RSS/Atom addresses")
+        for url in urls:
+            if not _is_http(url):
+                raise ValueError(f"{url!r} is not an http(s) URL; {_HTTP_ONLY}")
+        return urls
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("`user_agent` must be a non-empty string")
+        return value
 
 
 def _when(entry: Mapping[str, Any]) -> datetime | None:
@@ -307,30 +344,11 @@ def build_client(user_agent: str, timeout: timedelta) -> httpx.Client:
 
 def from_settings(source: SourceSettings, settings: Settings) -> FeedSource:
     """Build a FeedSource from a ``[[sources]]`` table with ``platform = "feeds"``."""
-    options = source.options
-    where = f"sources.{source.name}"
-    urls = options.get("urls")
-    if isinstance(urls, str):
-        urls = [urls]
-    if not urls or not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-        raise ConfigError(
-            "a feeds source needs `urls`, a list of RSS/Atom addresses", key=f"{where}.urls"
-        )
-    user_agent = options.get("user_agent", DEFAULT_USER_AGENT)
-    if not isinstance(user_agent, str) or not user_agent.strip():
-        raise ConfigError("`user_agent` must be a non-empty string", key=f"{where}.user_agent")
-    try:
-        timeout = parse_duration(options.get("timeout", "20s"))
-        max_seen = int(options.get("max_seen", 1000))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(str(exc), key=where) from exc
-    mention_platform = str(options.get("mention_platform", "news"))
-    for url in urls:
-        check_url(url, key=f"{where}.urls")
+    options = parse_options(FeedsOptions, source, docs="docs/import.md")
     return FeedSource(
         source.name,
-        list(urls),
-        build_client(user_agent, timeout),
-        mention_platform=mention_platform,
-        max_seen=max_seen,
+        options.urls,
+        build_client(options.user_agent, options.timeout),
+        mention_platform=options.mention_platform,
+        max_seen=options.max_seen,
     )

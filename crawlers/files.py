@@ -10,6 +10,7 @@ read again from the top.
 from __future__ import annotations
 
 import csv
+import functools
 import glob
 import hashlib
 import json
@@ -20,10 +21,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, NamedTuple, Protocol
+from typing import Any, BinaryIO, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crawlers.options import Options, parse_options
 from pipeline.errors import ConfigError, InputError
 from pipeline.records import Mention, Page, utc
 from pipeline.settings import Settings, SourceSettings, parse_duration
@@ -41,6 +43,7 @@ SUFFIXES: dict[str, FileFormat] = {
 }  # fmt: skip
 HEAD_BYTES = 4096  # how much of a file's start identifies it (a replaced file hashes differently)
 _PLATFORM = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+_PLATFORM_HINT = "use lower-case letters, digits and '_', like x, reddit, forum, google_reviews"
 _UTF8_HINT = "save the file as UTF-8 (for example: iconv -f latin1 -t utf-8 IN > OUT)"
 
 
@@ -196,7 +199,7 @@ def check_platform(platform: str, *, key: str = "platform") -> str:
         raise ConfigError(
             f"invalid platform name {platform!r}",
             key=key,
-            hint="use lower-case letters, digits and '_', like x, reddit, forum, google_reviews",
+            hint=_PLATFORM_HINT,
         )
     return platform
 
@@ -484,76 +487,23 @@ def _plan(path: Path, previous: FileState | None) -> _Plan | None:
     return _Plan(0, None, info.st_size, info.st_mtime, sha, head)
 
 
-# --- escucha import --------------------------------------------------------------------------
+# --- the ``files`` source --------------------------------------------------------------------
 
 
-class IngestCounts(Protocol):
-    """What storing a page reports (``pipeline.stages.ingest.IngestResult`` fits)."""
-
-    new: int
-    edited: int
-    unchanged: int
-
-
-@dataclass
-class ImportReport:
-    """What ``import_file`` did."""
-
-    path: str
-    platform: str
-    source: str
-    rows: int = 0
-    imported: int = 0
-    bad: int = 0
-    new: int = 0
-    edited: int = 0
-    unchanged: int = 0
-    pages: int = 0
-    resumed_from_line: int = 0
-    last_line: int = 0
-    unchanged_file: bool = False  # already imported and not modified since: nothing was read
-
-
-def import_source_name(path: str | Path) -> str:
-    """The cursor key of a CLI import of ``path``: ``import:<absolute path>``."""
-    return f"import:{Path(path).resolve()}"
-
-
-def import_file(
-    store_page: Callable[[Page], IngestCounts],
-    path: str | Path,
-    platform: str,
+def _pages(
+    path: Path,
+    plan: _Plan,
+    state: dict[str, Any],
     *,
-    cursor: Mapping[str, Any] | None = None,
-    on_bad_row: Callable[[int, str], None] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    page_size: int = 500,
-    file_format: FileFormat | None = None,
-) -> ImportReport:
-    """Import one file page by page through ``store_page``, resuming from ``cursor``.
-
-    ``store_page`` must store the page's mentions and its cursor in one transaction under the
-    source name ``import_source_name(path)``; ``cursor`` is the one saved there (None to read the
-    whole file again). A re-run after a crash resumes after the last stored page; re-importing an
-    unchanged file reads nothing. ``on_bad_row(line, reason)`` hears about each rejected row
-    (before its page is stored, so a crash may repeat a report but never drop one);
-    ``progress(bytes_read, file_size)`` is called after each page.
-    """
-    check_platform(platform)
-    target = Path(path).resolve()
-    key = str(target)
-    report = ImportReport(path=key, platform=platform, source=import_source_name(target))
-    previous = FileState.from_json((cursor or {}).get(key))
-    if previous and previous.error:
-        previous = None  # a failed import is retried from the top
-    plan = _plan(target, previous)
-    if plan is None:
-        report.unchanged_file = True
-        report.resumed_from_line = report.last_line = previous.line if previous else 0
-        return report
-    report.resumed_from_line = report.last_line = plan.start_line
+    platform: str,
+    page_size: int,
+    file_format: FileFormat | None,
+    on_bad_row: Callable[[BadRow], None],
+) -> Iterator[Page]:
+    """Read ``path`` from where ``plan`` says: one page per batch, each with the whole cursor."""
+    key = str(path)
     batches = read_file(
-        target,
+        path,
         platform,
         start_line=plan.start_line,
         start_offset=plan.start_offset,
@@ -562,26 +512,9 @@ def import_file(
     )
     for batch in batches:
         for bad in batch.bad_rows:
-            if on_bad_row is not None:
-                on_bad_row(bad.line, bad.reason)
-            else:
-                logger.warning("%s:%d: %s", key, bad.line, bad.reason)
-        state = plan.state(batch.next_line, batch.next_offset)
-        counts = store_page(Page(batch.mentions, cursor={key: state.to_json()}))
-        report.pages += 1
-        report.rows += len(batch.mentions) + len(batch.bad_rows)
-        report.imported += len(batch.mentions)
-        report.bad += len(batch.bad_rows)
-        report.new += counts.new
-        report.edited += counts.edited
-        report.unchanged += counts.unchanged
-        report.last_line = batch.next_line
-        if progress is not None:
-            progress(batch.next_offset, max(plan.size, batch.next_offset))
-    return report
-
-
-# --- the ``files`` source --------------------------------------------------------------------
+            on_bad_row(bad)
+        state[key] = plan.state(batch.next_line, batch.next_offset).to_json()
+        yield Page(batch.mentions, cursor=dict(state))
 
 
 class FileSource:
@@ -636,7 +569,10 @@ class FileSource:
                 plan = _plan(path, FileState.from_json(state.get(key)))
                 if plan is None:
                     continue
-                yield from self._read(path, plan, state)
+                yield from _pages(
+                    path, plan, state, platform=self.mention_platform, page_size=self.page_size,
+                    file_format=self.file_format, on_bad_row=functools.partial(self._bad_row, key),
+                )  # fmt: skip
             except FileNotFoundError:
                 continue  # removed while we were looking
             except InputError as exc:
@@ -654,21 +590,8 @@ class FileSource:
                 hint="fix or replace the file; it is read again when it changes",
             )
 
-    def _read(self, path: Path, plan: _Plan, state: dict[str, Any]) -> Iterator[Page]:
-        key = str(path)
-        batches = read_file(
-            path,
-            self.mention_platform,
-            start_line=plan.start_line,
-            start_offset=plan.start_offset,
-            page_size=self.page_size,
-            file_format=self.file_format,
-        )
-        for batch in batches:
-            for bad in batch.bad_rows:
-                logger.warning("%s:%d: %s", key, bad.line, bad.reason, extra={"source": self.name})
-            state[key] = plan.state(batch.next_line, batch.next_offset).to_json()
-            yield Page(batch.mentions, cursor=dict(state))
+    def _bad_row(self, key: str, bad: BadRow) -> None:
+        logger.warning("%s:%d: %s", key, bad.line, bad.reason, extra={"source": self.name})
 
 
 def _failed_state(path: Path, progress: FileState | None, error: InputError) -> FileState | None:
@@ -690,40 +613,128 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
+# --- ``escucha import``: one file, read the way the files source reads it ---------------------
+
+
+def import_source_name(path: str | Path) -> str:
+    """The cursor key of a CLI import of ``path``: ``import:<absolute path>``."""
+    return f"import:{Path(path).resolve()}"
+
+
+class FileImport:
+    """The Source behind ``escucha import``: one file, paged like the ``files`` source.
+
+    Stored under :func:`import_source_name` like any source's pages (mentions and cursor in one
+    transaction), so an interrupted import resumes after its last stored page and re-importing an
+    unchanged file reads nothing. Unlike a watched folder, a problem is the user's to see now: an
+    unreadable file raises at once and is not remembered, a file that failed before is read from
+    the top, a freshly written file is read at once, and bad rows go to ``on_bad_row(line,
+    reason)``.
+    """
+
+    platform = "files"
+
+    def __init__(
+        self,
+        path: str | Path,
+        mention_platform: str,
+        *,
+        on_bad_row: Callable[[int, str], None] | None = None,
+        page_size: int = 500,
+        file_format: FileFormat | None = None,
+    ) -> None:
+        self.path = Path(path).resolve()
+        self.name = import_source_name(self.path)
+        self.mention_platform = check_platform(mention_platform)
+        self.on_bad_row = on_bad_row
+        self.page_size = page_size
+        self.file_format = file_format
+
+    def fetch(self, cursor: Mapping[str, Any] | None) -> Iterator[Page]:
+        """The file's unread rows, one page per batch; nothing when it has not changed."""
+        key = str(self.path)
+        previous = FileState.from_json((cursor or {}).get(key))
+        if previous and previous.error:
+            previous = None  # a failed import is retried from the top
+        plan = _plan(self.path, previous)
+        if plan is None:
+            return
+        yield from _pages(
+            self.path, plan, {}, platform=self.mention_platform, page_size=self.page_size,
+            file_format=self.file_format, on_bad_row=self._bad_row,
+        )  # fmt: skip
+
+    def _bad_row(self, bad: BadRow) -> None:
+        if self.on_bad_row is not None:
+            self.on_bad_row(bad.line, bad.reason)
+        else:
+            logger.warning("%s:%d: %s", self.path, bad.line, bad.reason)
+
+    def progress(self, page: Page) -> tuple[int, int]:
+        """Bytes read and the file's size once ``page`` is stored."""
+        state = FileState.from_json((page.cursor or {}).get(str(self.path)))
+        if state is None:
+            return 0, 0
+        return state.offset, max(state.size, state.offset)
+
+
+class FilesOptions(Options):
+    """Keys of a ``files`` source."""
+
+    model_config = ConfigDict(extra="ignore")  # keys it does not know were always ignored
+
+    path: str = Field("", validate_default=True)  # a file, a folder or a glob
+    mention_platform: str = Field("", validate_default=True)  # what the rows are
+    format: FileFormat | None = None
+    settle: timedelta = timedelta(seconds=5)
+    page_size: int = 500
+
+    _settle = field_validator("settle", mode="before")(parse_duration)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value:
+            raise ValueError("a files source needs `path` (a file, a folder or a glob)")
+        return value
+
+    @field_validator("mention_platform")
+    @classmethod
+    def _platform(cls, value: str) -> str:
+        if not value:
+            raise ValueError(
+                "a files source needs `mention_platform` (what the rows are: x, reddit, forum...)"
+            )
+        if not _PLATFORM.fullmatch(value):
+            raise ValueError(f"invalid platform name {value!r}; {_PLATFORM_HINT}")
+        return value
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        if value not in (None, "jsonl", "csv"):
+            raise ValueError('use `format = "jsonl"` or `"csv"`')
+        return value
+
+    @field_validator("page_size")
+    @classmethod
+    def _page_size(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("page_size must be at least 1")
+        return value
+
+
 def from_settings(source: SourceSettings, settings: Settings) -> FileSource:
     """Build a FileSource from a ``[[sources]]`` table with ``platform = "files"``."""
-    options = source.options
-    where = f"sources.{source.name}"
-    path = options.get("path")
-    if not isinstance(path, str) or not path:
-        raise ConfigError(
-            "a files source needs `path` (a file, a folder or a glob)", key=f"{where}.path"
-        )
-    mention_platform = options.get("mention_platform")
-    if not isinstance(mention_platform, str) or not mention_platform:
-        raise ConfigError(
-            "a files source needs `mention_platform` (what the rows are: x, reddit, forum...)",
-            key=f"{where}.mention_platform",
-        )
-    check_platform(mention_platform, key=f"{where}.mention_platform")
-    resolved = Path(path).expanduser()
+    options = parse_options(FilesOptions, source, docs="docs/import.md")
+    resolved = Path(options.path).expanduser()
     if not resolved.is_absolute() and settings.config_path is not None:
         resolved = settings.config_path.resolve().parent / resolved
-    file_format = options.get("format")
-    if file_format not in (None, "jsonl", "csv"):
-        raise ConfigError('use `format = "jsonl"` or `"csv"`', key=f"{where}.format")
-    try:
-        settle = parse_duration(options.get("settle", "5s"))
-        page_size = int(options.get("page_size", 500))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(str(exc), key=where) from exc
-    if page_size < 1:
-        raise ConfigError("page_size must be at least 1", key=f"{where}.page_size")
     return FileSource(
         source.name,
         resolved,
-        mention_platform,
-        page_size=page_size,
-        settle=settle,
-        file_format=file_format,
+        options.mention_platform,
+        page_size=options.page_size,
+        settle=options.settle,
+        file_format=options.format,
     )

@@ -20,15 +20,14 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from crawlers._http import (
+from crawlers.google import (
     GOOGLE_TOKEN_URI,
-    ConnectorOptions,
-    call_with_retries,
     classify_google,
+    execute,
     google_credentials,
     google_http,
-    parse_options,
 )
+from crawlers.options import ConnectorOptions, parse_options
 from pipeline.errors import ConfigError, MissingSecret, SourceError, SourceUnavailable
 from pipeline.records import InboundMessage, Mention, OutboundMessage, Page, SentMessage, utc
 from pipeline.settings import Settings, SourceSettings, parse_duration
@@ -98,15 +97,9 @@ class GoogleReviewsConnector:
         )  # fmt: skip
 
     def _execute(self, build: Callable[[], Any], what: str, *, write: bool = False) -> Any:
-        def attempt() -> Any:
-            result = build().execute()
-            if not isinstance(result, dict):  # googleapiclient hands back unparsable bodies as str
-                raise ValueError(f"{what}: the answer is not a JSON object")
-            return result
-
-        return call_with_retries(
-            attempt, classify=self._classify, policy=self.options.policy(), sleep=self.sleep,
-            what=what, retry_unavailable=not write,
+        return execute(
+            build, what, classify=self._classify, policy=self.options.policy(), sleep=self.sleep,
+            write=write,
         )  # fmt: skip
 
     # -- Source ------------------------------------------------------------------------------

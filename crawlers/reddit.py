@@ -20,13 +20,9 @@ from urllib.parse import quote
 import requests
 from pydantic import Field, field_validator
 
-from crawlers._http import (
-    ConnectorOptions,
-    call_with_retries,
-    optional_secret,
-    parse_options,
-    secret,
-)
+from crawlers.http import call_with_retries
+from crawlers.options import ConnectorOptions, parse_options
+from crawlers.secrets import optional_secret, secret
 from pipeline.errors import (
     AuthError,
     ConfigError,

@@ -17,15 +17,9 @@ from typing import Any, TypeVar
 import requests
 from pydantic import Field
 
-from crawlers._http import (
-    ConnectorOptions,
-    TimeoutAdapter,
-    call_with_retries,
-    optional_secret,
-    parse_options,
-    seconds_until,
-    secret,
-)
+from crawlers.http import TimeoutAdapter, call_with_retries, seconds_until
+from crawlers.options import ConnectorOptions, parse_options
+from crawlers.secrets import optional_secret, secret
 from pipeline.errors import (
     AuthError,
     ConfigError,

@@ -13,21 +13,20 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from crawlers._http import (
+from crawlers.google import (
     GOOGLE_TOKEN_URI,
-    ConnectorOptions,
-    call_with_retries,
     classify_google,
+    execute,
     google_credentials,
     google_http,
-    optional_secret,
-    parse_options,
 )
+from crawlers.options import ConnectorOptions, parse_options
+from crawlers.secrets import optional_secret
 from pipeline.errors import ConfigError, MissingSecret, RateLimited, SourceError, SourceUnavailable
 from pipeline.records import (
     InboundMessage,
@@ -47,7 +46,6 @@ PACIFIC = ZoneInfo("America/Los_Angeles")
 COST_LIST = 1
 COST_INSERT = 50
 VARIABLES = "ESCUCHA_YOUTUBE_API_KEY (reading) and ESCUCHA_YOUTUBE_ACCESS_TOKEN or _REFRESH_TOKEN"
-T = TypeVar("T")
 
 
 class YouTubeOptions(ConnectorOptions):
@@ -139,16 +137,9 @@ class YouTubeConnector:
     def _execute(
         self, build: Callable[[], Any], cost: int, what: str, *, write: bool = False
     ) -> Any:
-        def attempt() -> Any:
-            self._spend(cost, what)  # every attempt costs, as on YouTube
-            result = build().execute()
-            if not isinstance(result, dict):  # googleapiclient hands back unparsable bodies as str
-                raise ValueError(f"{what}: the answer is not a JSON object")
-            return result
-
-        return call_with_retries(
-            attempt, classify=self._classify, policy=self.options.policy(), sleep=self.sleep,
-            what=what, retry_unavailable=not write,
+        return execute(
+            build, what, classify=self._classify, policy=self.options.policy(), sleep=self.sleep,
+            write=write, before_each=lambda: self._spend(cost, what),  # every attempt costs
         )  # fmt: skip
 
     # -- Source ------------------------------------------------------------------------------

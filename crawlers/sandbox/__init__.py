@@ -6,8 +6,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+from pydantic import Field, field_validator
+
+from crawlers.options import Options, parse_options
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings, SourceSettings, parse_duration
 
@@ -21,6 +25,7 @@ __all__ = [
     "PAGE_SIZE",
     "CorpusItem",
     "SandboxChannel",
+    "SandboxOptions",
     "SandboxPlatform",
     "SandboxPost",
     "default_state_dir",
@@ -30,7 +35,26 @@ __all__ = [
     "load_corpus",
 ]
 
-OPTIONS = frozenset({"state_dir", "corpus", "history", "page_size", "speed", "reply_delay", "seed"})
+
+class SandboxOptions(Options):
+    """Keys of a ``sandbox`` source; unset ones come from ``[sandbox]`` or the defaults."""
+
+    state_dir: str | None = None  # relative to the config file
+    corpus: str | None = None
+    history: float = Field(0.65, strict=True)
+    page_size: int = Field(PAGE_SIZE, strict=True)
+    speed: float | None = Field(None, strict=True)
+    reply_delay: timedelta | None = None
+    seed: int | None = Field(None, strict=True)
+
+    _delay = field_validator("reply_delay", mode="before")(parse_duration)
+
+    @field_validator("state_dir", "corpus")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError("must be a path")
+        return value
 
 
 def default_state_dir(settings: Settings) -> Path:
@@ -40,46 +64,29 @@ def default_state_dir(settings: Settings) -> Path:
 
 def from_settings(source: SourceSettings, settings: Settings) -> SandboxPlatform:
     """Build the sandbox for one ``[[sources]]`` table; ``[sandbox]`` gives speed and delays."""
-    options = source.options
-    unknown = sorted(set(options) - OPTIONS)
-    if unknown:
-        raise ConfigError(
-            f"unknown sandbox option {unknown[0]!r} (known: {', '.join(sorted(OPTIONS))})",
-            key=f"sources.{source.name}.{unknown[0]}",
-        )
+    options = parse_options(SandboxOptions, source, docs="docs/sandbox.md")
     base = settings.config_path.parent if settings.config_path else settings.database.parent
 
-    def path_option(name: str) -> Path | None:
-        value = options.get(name)
+    def resolve(value: str | None) -> Path | None:
         if value is None:
             return None
-        if not isinstance(value, str) or not value:
-            raise ConfigError("must be a path", key=f"sources.{source.name}.{name}")
         path = Path(value).expanduser()
         return path if path.is_absolute() else base / path
 
-    def number(name: str, default: float) -> float:
-        value = options.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError("must be a number", key=f"sources.{source.name}.{name}")
-        return float(value)
-
     sandbox = settings.sandbox
-    try:
-        reply_delay = parse_duration(options.get("reply_delay", sandbox.reply_delay))
-    except ValueError as exc:
-        raise ConfigError(str(exc), key=f"sources.{source.name}.reply_delay") from exc
-    corpus_path = path_option("corpus")
+    corpus_path = resolve(options.corpus)
     try:
         return SandboxPlatform(
             corpus=load_corpus(corpus_path) if corpus_path else None,
-            state_dir=path_option("state_dir") or default_state_dir(settings),
-            speed=number("speed", sandbox.speed),
-            reply_delay=reply_delay,
-            seed=int(number("seed", sandbox.seed)),
+            state_dir=resolve(options.state_dir) or default_state_dir(settings),
+            speed=options.speed if options.speed is not None else sandbox.speed,
+            reply_delay=(
+                options.reply_delay if options.reply_delay is not None else sandbox.reply_delay
+            ),
+            seed=options.seed if options.seed is not None else sandbox.seed,
             name=source.name,
-            history=number("history", 0.65),
-            page_size=int(number("page_size", PAGE_SIZE)),
+            history=options.history,
+            page_size=options.page_size,
             csat_templates=[t.csat for t in settings.templates.values() if t.csat],
         )
     except ValueError as exc:

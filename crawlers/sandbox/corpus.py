@@ -18,7 +18,7 @@ from pipeline.records import Mention
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sandbox_corpus.jsonl.gz"
+DEFAULT_CORPUS = Path(__file__).resolve().parent / "sandbox_corpus.jsonl.gz"
 BASE_URL = "https://sandbox.escucha.local"
 _HIDDEN = frozenset({"expected"})  # labels for tests and sanity checks, never shown to the product
 
@@ -122,7 +122,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         raise InputError(
             f"cannot read the corpus ({exc})",
             path=str(path),
-            hint="regenerate it with `python -m crawlers.data.make_corpus`",
+            hint="regenerate it with `python -m crawlers.sandbox.generator.make_corpus`",
         ) from exc
 
 

@@ -1,4 +1,4 @@
-"""Options of a ``platform = "web"`` source, validated with pydantic into :class:`WebOptions`."""
+"""Options of a ``platform = "web"`` source: :class:`WebOptions`, read with ``parse_options``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from pipeline.errors import ConfigError
-from pipeline.settings import SourceSettings, parse_duration
+from crawlers.options import Options
+from pipeline.settings import parse_duration
 
 DEFAULT_USER_AGENT = "escucha/0.1 (self-hosted social listening; +https://example.org/escucha-bot)"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _check_regex(value: str) -> str:
@@ -27,7 +23,7 @@ def _check_regex(value: str) -> str:
     return value
 
 
-class SiteRules(_Model):
+class SiteRules(Options):
     """Selectors for one site whose pages lack schema.org markup (or to override it).
 
     A selector starting with ``/``, ``./`` or ``(`` is XPath, anything else CSS (``::text`` and
@@ -69,16 +65,17 @@ class SiteRules(_Model):
         return not self.url or re.search(self.url, url) is not None
 
 
-class WebOptions(_Model):
+class WebOptions(Options):
     """Everything a web source can set besides the common ``[[sources]]`` keys."""
 
     spider: Literal["reviews", "forum", "news"]
     start_urls: list[str] = Field(min_length=1)  # news: RSS/Atom feed URLs
-    allowed_domains: list[str] = []  # default: the hosts of start_urls
-    follow: list[str] = []  # regexes: links to follow besides pagination (threads, businesses)
-    deny: list[str] = []  # regexes: links never to follow
+    allowed_domains: list[str] = Field(default_factory=list)  # default: the hosts of start_urls
+    # regexes: links to follow besides pagination (threads, businesses)
+    follow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)  # regexes: links never to follow
     max_depth: int = Field(3, ge=0)
-    site_rules: list[SiteRules] = []
+    site_rules: list[SiteRules] = Field(default_factory=list)
     user_agent: str = DEFAULT_USER_AGENT
     allow_private_addresses: bool = False
     delay: timedelta = timedelta(seconds=1)  # between requests to the same domain
@@ -129,18 +126,6 @@ class WebOptions(_Model):
     def rules_for(self, url: str) -> SiteRules | None:
         """The first site rules that apply to ``url``."""
         return next((rule for rule in self.site_rules if rule.applies_to(url)), None)
-
-
-def load_options(source: SourceSettings) -> WebOptions:
-    """Validate ``source.options``; errors name the key, like ``sources.NAME.start_urls``."""
-    try:
-        return WebOptions.model_validate(source.options)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        location = ".".join(str(part) for part in error["loc"])
-        key = f"sources.{source.name}" + (f".{location}" if location else "")
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise ConfigError(message, key=key, hint="see docs/crawling.md") from exc
 
 
 def dump_options(options: WebOptions) -> dict[str, Any]:

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawlers.options import parse_options
 from crawlers.web.items import PLATFORM, to_mention
-from crawlers.web.options import WebOptions, dump_options, load_options
+from crawlers.web.options import WebOptions, dump_options
 from pipeline.errors import ConfigError, SourceError, SourceUnavailable
 from pipeline.query import Query
 from pipeline.records import Mention, Page, utcnow
@@ -316,7 +317,7 @@ def brand_queries(source: SourceSettings, settings: Settings) -> list[Query]:
 
 def from_settings(source: SourceSettings, settings: Settings) -> WebSource:
     """Build the web source for one ``[[sources]]`` table (the registry's factory)."""
-    options = load_options(source)
+    options = parse_options(WebOptions, source, docs="docs/crawling.md")
     queries = brand_queries(source, settings)
     if options.keep_matching_only and not queries:
         raise ConfigError(

@@ -1,7 +1,8 @@
 """Write ``sandbox_corpus.jsonl.gz``, the demo corpus the sandbox replays (deterministic, seeded).
 
-Run ``python -m crawlers.data.make_corpus`` after changing a template; the same seed always gives
-byte-identical output. Every text comes from the hand-written templates and fillers below.
+Run ``python -m crawlers.sandbox.generator.make_corpus`` after changing a template; the same
+seed always gives byte-identical output. Every text comes from the hand-written templates and
+fillers in ``corpus_text``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawlers.data.corpus_text import (
+from crawlers.sandbox.generator.corpus_text import (
     CLOSERS,
     COMPLAINTS,
     CONTEXT,
@@ -41,7 +42,7 @@ from crawlers.data.corpus_text import (
 SEED = 1407
 DAYS = 14
 BASE_ITEMS = 1720  # top-level posts and their replies outside the two incident spikes
-OUT = Path(__file__).parent / "sandbox_corpus.jsonl.gz"
+OUT = Path(__file__).resolve().parent.parent / "sandbox_corpus.jsonl.gz"
 BASE_URL = "https://sandbox.escucha.local"
 
 PLATFORM_WEIGHTS = {
@@ -224,8 +225,8 @@ class Generator:
 
     def handle_for(self, platform: str, first: str, last: str) -> str:
         rng = self.rng
-        base = strip_accents(first).lower()
-        surname = strip_accents(last).lower().replace(" ", "")
+        base = unaccent(first).lower()
+        surname = unaccent(last).lower().replace(" ", "")
         for _ in range(100):
             style = rng.randrange(6)
             if style == 0:
@@ -282,7 +283,7 @@ class Generator:
         if platform == "x" and roll < 0.12:
             text = text.lower()
         elif lang == "es" and roll < 0.22 and platform in {"x", "youtube", "reddit"}:
-            text = strip_accents(text)
+            text = unaccent(text)
         if platform in {"x", "youtube"} and rng.random() < 0.12:
             text = text.rstrip(".") + " " + self.pick(SLOTS["misc"]["emoji_" + sentiment])
         return text
@@ -497,7 +498,7 @@ class Generator:
         pool = self.authors.setdefault(("news", lang), [])
         author = next((a for a in pool if a.name == outlet), None)
         if author is None:
-            handle = re.sub(r"[^a-z0-9]+", "_", strip_accents(outlet).lower()).strip("_")
+            handle = re.sub(r"[^a-z0-9]+", "_", unaccent(outlet).lower()).strip("_")
             author = Author(handle, outlet, lang, self.rng.randrange(20_000, 600_000))
             pool.append(author)
         item = self.make_item("news", lang, brand, "news", template, offset, author=author)
@@ -515,7 +516,12 @@ def rating_for(rng: random.Random, template: Template) -> int:
     return 1 if template.level >= 2 or rng.random() < 0.6 else 2
 
 
-def strip_accents(text: str) -> str:
+def unaccent(text: str) -> str:
+    """The text as typed in a hurry: accents dropped, "ñ" kept, case untouched.
+
+    Noise for generated posts and handles, not a matching rule (matching folds with
+    ``pipeline.fold.fold``, which also drops the tilde and the case).
+    """
     decomposed = unicodedata.normalize("NFD", text)
     kept = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn" or ch == "\u0303")
     return unicodedata.normalize("NFC", kept)
@@ -538,13 +544,13 @@ def url_for(item: Item, threads: dict[str, Item], rng: random.Random) -> str:
         return f"{BASE_URL}/youtube/watch?v={video}&lc={item.id}"
     if platform == "google_reviews":
         place = "tienda-" + re.sub(
-            r"[^a-z0-9]+", "-", strip_accents(str(item.expected.get("brand") or "orbita")).lower()
+            r"[^a-z0-9]+", "-", unaccent(str(item.expected.get("brand") or "orbita")).lower()
         )
         return f"{BASE_URL}/google_reviews/place/{place}-{rng.randrange(1, 40)}/reviews/{item.id}"
     if platform == "forum":
         thread = (item.thread_id or item.id).removeprefix("p")
         return f"{BASE_URL}/forum/t/{thread}#{item.id}"
-    slug = re.sub(r"[^a-z0-9]+", "-", strip_accents((item.title or item.id).lower())).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", unaccent((item.title or item.id).lower())).strip("-")
     return f"{BASE_URL}/news/{slug[:70]}-{item.id}"
 
 
