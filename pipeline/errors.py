@@ -1,18 +1,24 @@
 """The one error tree of escucha: every failure a user can meet is one of these.
 
-    EscuchaError
-    ├── ConfigError          bad or missing setting, missing secret
-    ├── SourceError          a platform or site could not be read or written
-    │   ├── AuthError        credentials refused or expired
-    │   ├── RateLimited      the platform asked us to wait (``retry_after`` seconds)
-    │   └── SourceUnavailable  network failure, 5xx, malformed response
-    ├── ClassifierError      model missing, unreadable or failing
-    ├── StorageError         database locked, migration failure, I/O error
-    │   └── DatabaseLocked   another process (usually ``escucha serve``) holds the file
-    ├── CaseError            illegal case transition or bad case action
-    └── InputError           a malformed input file or line (``path``, ``line``)
+    EscuchaError                 (HTTP status 400)
+    ├── ConfigError          400 bad or missing setting, unknown ESCUCHA_ variable
+    │   └── MissingSecret    400 a declared secret is not set
+    ├── SourceError          502 a platform or site could not be read or written
+    │   ├── AuthError        502 credentials refused or expired
+    │   ├── RateLimited      502 the platform asked us to wait (``retry_after`` seconds)
+    │   └── SourceUnavailable  502 network failure, 5xx, malformed response
+    ├── ClassifierError      503 model missing, unreadable or failing
+    ├── StorageError         503 database locked, migration failure, I/O error
+    │   └── DatabaseLocked   503 another process (usually ``escucha serve``) holds the file
+    ├── NotFound             404 a case, mention, author or agent asked for does not exist
+    │   └── CaseNotFound     404 no case with that id
+    ├── Conflict             409 the request clashes with the current state of what it acts on
+    │   └── CaseError        409 illegal case transition or bad case action
+    ├── BadRequest           400 an API request with a bad value or combination of values
+    └── InputError           400 a malformed input file or line (``path``, ``line``)
 
 Each error carries its context as attributes and a message that says what failed and what to do.
+``status`` is the HTTP status the API answers with; the API maps errors to responses in one place.
 This module is a leaf: it imports nothing of the project.
 """
 
@@ -23,6 +29,7 @@ class EscuchaError(Exception):
     """Base class of every error escucha raises on purpose."""
 
     hint: str | None = None
+    status: int = 400  # the HTTP status the API answers with
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -75,6 +82,8 @@ class MissingSecret(ConfigError):
 class SourceError(EscuchaError):
     """A platform, site or feed could not be read or written."""
 
+    status = 502
+
     def __init__(
         self,
         message: str,
@@ -118,9 +127,13 @@ class SourceUnavailable(SourceError):
 class ClassifierError(EscuchaError):
     """The model could not be loaded or run."""
 
+    status = 503
+
 
 class StorageError(EscuchaError):
     """The database could not be opened, migrated, read or written."""
+
+    status = 503
 
 
 class DatabaseLocked(StorageError):
@@ -134,12 +147,36 @@ class DatabaseLocked(StorageError):
         )
 
 
-class CaseError(EscuchaError):
+class NotFound(EscuchaError):
+    """Something asked for by its id or name (a case, mention, author, agent) does not exist."""
+
+    status = 404
+
+
+class CaseNotFound(NotFound):
+    """No case with this id."""
+
+    def __init__(self, case_id: str, *, hint: str | None = None) -> None:
+        self.case_id = case_id
+        super().__init__(f"case {case_id}: no such case", hint=hint)
+
+
+class Conflict(EscuchaError):
+    """The request clashes with the current state of what it acts on."""
+
+    status = 409
+
+
+class CaseError(Conflict):
     """A case action that is not allowed in the case's current state, or malformed."""
 
     def __init__(self, message: str, *, case_id: str | None = None, hint: str | None = None):
         self.case_id = case_id
         super().__init__(f"case {case_id}: {message}" if case_id else message, hint=hint)
+
+
+class BadRequest(EscuchaError):
+    """An API request with a value, or a combination of values, the API cannot act on."""
 
 
 class InputError(EscuchaError):

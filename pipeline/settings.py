@@ -1,12 +1,16 @@
 """Settings: one object loaded from ``escucha.toml`` plus ``ESCUCHA_...`` environment variables.
 
 Loaded once at each entry point (CLI, service) and passed down; library code never reads the
-environment. Every key is documented in ``docs/configuration.md`` (a test checks this).
+environment: the entry point hands its environment to ``load_settings``. Every key is documented
+in ``docs/configuration.md`` (a test checks this). Environment variables are either a setting
+(``ESCUCHA_<SECTION>__<KEY>``), a declared secret (``PLATFORM_SECRETS``, per-source overrides and
+``alerts.webhook_secret``) or a variable of another escucha program; anything else is a mistake.
 This module is a leaf: it imports only ``pipeline.errors``.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -23,6 +27,13 @@ from pydantic import (
     ValidationError,
     field_validator,
     model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 
 from pipeline.errors import ConfigError, MissingSecret
@@ -301,8 +312,48 @@ _DEFAULT_TEMPLATES = {
 }
 
 
-class Settings(_Model):
-    """Everything escucha is configured with."""
+def _oauth(prefix: str) -> tuple[str, ...]:
+    return tuple(
+        f"{prefix}_{n}" for n in ("REFRESH_TOKEN", "CLIENT_ID", "CLIENT_SECRET", "ACCESS_TOKEN")
+    )
+
+
+# Every secret a connector may read, by platform, without the ``ESCUCHA_`` prefix. Each is also
+# accepted per source as ``ESCUCHA_<SOURCE>_<NAME>`` (see ``source_secret_variable``).
+PLATFORM_SECRETS: dict[str, tuple[str, ...]] = {
+    "x": ("X_BEARER_TOKEN", "X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN",
+          "X_ACCESS_TOKEN_SECRET"),
+    "reddit": ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME", "REDDIT_PASSWORD"),
+    "youtube": ("YOUTUBE_API_KEY", *_oauth("YOUTUBE")),
+    "google_reviews": _oauth("GOOGLE_REVIEWS"),
+}  # fmt: skip
+
+# ``ESCUCHA_`` variables read by other escucha programs, not by the settings.
+OTHER_VARIABLES: dict[str, str] = {
+    "ESCUCHA_API_URL": "the service address the dashboard talks to",
+    "ESCUCHA_BENCH_TEXTS": "texts per benchmark run (tests/bench)",
+}
+
+
+def secret_variable(name: str) -> str:
+    """The environment variable of secret ``name`` (``X_BEARER_TOKEN`` -> ``ESCUCHA_X_...``)."""
+    return name if name.startswith(ENV_PREFIX) else ENV_PREFIX + name.upper()
+
+
+def source_secret_variable(source: str, name: str) -> str:
+    """``ESCUCHA_<SOURCE>_<NAME>``: the per-source override of a platform secret."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", source).strip("_").upper()
+    return f"{ENV_PREFIX}{slug}_{name.upper()}"
+
+
+class Settings(BaseSettings):
+    """Everything escucha is configured with.
+
+    Building it directly (``Settings(...)``, ``model_validate``) uses only the values given;
+    ``load_settings`` adds the TOML file and the environment it is handed.
+    """
+
+    model_config = SettingsConfigDict(extra="forbid", frozen=True)
 
     database: Path = Path("escucha.duckdb")
     default_language: str = "es"
@@ -342,9 +393,36 @@ class Settings(_Model):
         competitors = {c for brand in self.brands for c in brand.competitors}
         return {brand.name for brand in self.brands if brand.name not in competitors}
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Never the process environment: ``load_settings`` passes the file and environment in.
+        return (init_settings,)
+
+    def secret_variables(self) -> set[str]:
+        """Every secret variable this configuration may read: declared, never guessed."""
+        names = {secret_variable(n) for names in PLATFORM_SECRETS.values() for n in names}
+        for source in self.sources:
+            for name in PLATFORM_SECRETS.get(source.platform, ()):
+                names.add(source_secret_variable(source.name, name))
+        names.add(secret_variable(self.alerts.webhook_secret))
+        return names
+
     def secret(self, name: str, *, needed_for: str) -> str:
         """Return the secret ``ESCUCHA_<NAME>`` or raise an error naming the variable."""
-        variable = name if name.startswith(ENV_PREFIX) else ENV_PREFIX + name.upper()
+        variable = secret_variable(name)
+        if variable not in self.secret_variables():
+            raise ConfigError(
+                f"{variable} is not a declared secret (asked for by {needed_for})",
+                key=variable,
+                hint="declare it in pipeline.settings.PLATFORM_SECRETS",
+            )
         value = self.secrets.get(variable)
         if value is None or not value.get_secret_value():
             raise MissingSecret(variable, needed_for=needed_for)
@@ -367,24 +445,6 @@ class Settings(_Model):
         return self.templates.get(lang or "", self.templates[self.default_language])
 
 
-def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    """Overlay ``ESCUCHA_SECTION__KEY=value`` on the file's data; other variables are secrets."""
-    secrets: dict[str, str] = {}
-    for name, value in env.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        parts = name[len(ENV_PREFIX) :].lower().split("__")
-        if len(parts) >= 2 and parts[0] in {"service", "model", "alerts", "sandbox"}:
-            section = data.setdefault(parts[0], {})
-            section[parts[1]] = value
-        elif name in {"ESCUCHA_DATABASE"}:
-            data["database"] = value
-        else:
-            secrets[name] = value
-    data["secrets"] = secrets
-    return data
-
-
 def _describe(error: ValidationError) -> tuple[str, str]:
     first = error.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
@@ -399,6 +459,80 @@ def _describe(error: ValidationError) -> tuple[str, str]:
     return key, message
 
 
+def setting_variables(model: type[BaseModel] = Settings, prefix: str = "") -> dict[str, str]:
+    """``ESCUCHA_SECTION__KEY`` -> ``section.key`` for every setting the environment may set.
+
+    Sections are followed to any depth; a list or table of tables (``sources``, ``templates``)
+    is set whole, as JSON.
+    """
+    found: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        if model is Settings and name in {"secrets", "config_path"}:
+            continue
+        path = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found.update(setting_variables(annotation, path + "__"))
+        else:
+            found[ENV_PREFIX + path.upper()] = path.replace("__", ".")
+    return found
+
+
+class _GivenEnvironment(EnvSettingsSource):
+    """pydantic-settings' nested ``__`` parsing over a given mapping, not ``os.environ``."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._given = {name.lower(): value for name, value in env.items()}
+        super().__init__(
+            Settings, case_sensitive=False, env_prefix=ENV_PREFIX, env_nested_delimiter="__"
+        )
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._given
+
+
+def _merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = TomlConfigSettingsSource(Settings, toml_file=path)()
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"not valid TOML ({exc})", path=str(path), hint="fix the syntax at that line"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the file ({exc})", path=str(path)) from exc
+    for key in ("secrets", "config_path"):
+        if key in data:
+            raise ConfigError(
+                "secrets never go in the file" if key == "secrets" else "unknown setting",
+                key=key,
+                path=str(path),
+                hint="set each secret as an ESCUCHA_... environment variable"
+                " (see docs/configuration.md)",
+            )
+    return data
+
+
+def _unknown_variable(name: str, candidates: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(name.upper(), candidates, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else "settings are ESCUCHA_<SECTION>__<KEY>"
+    return ConfigError(
+        "unknown environment variable: not a setting, nor a declared secret",
+        key=name,
+        path="environment",
+        hint=f"{hint} See docs/configuration.md for every setting and secret",
+    )
+
+
 def load_settings(
     path: Path | str | None = None,
     env: Mapping[str, str] | None = None,
@@ -408,40 +542,51 @@ def load_settings(
     """Load settings from a TOML file (default ``./escucha.toml``) and the given environment.
 
     A missing default file gives the built-in defaults unless ``required``; a missing explicit
-    file, bad TOML or a bad value raises ConfigError naming the file and the key.
+    file, bad TOML, a bad value or an unknown ``ESCUCHA_...`` variable raises ConfigError naming
+    the file or variable and the key.
     """
-    env = env or {}
     explicit = path is not None
     config_path = Path(path) if path is not None else Path(DEFAULT_CONFIG)
-    data: dict[str, Any] = {}
-    if config_path.exists():
-        try:
-            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(
-                f"not valid TOML ({exc})", path=str(config_path), hint="fix the syntax at that line"
-            ) from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the file ({exc})", path=str(config_path)) from exc
-    elif explicit or required:
+    exists = config_path.exists()
+    if not exists and (explicit or required):
         raise ConfigError(
             "config file not found",
             path=str(config_path),
             hint="run `escucha init` to write a starter escucha.toml, or pass --config PATH",
         )
-    data = _apply_env(data, env)
+    data = _read_file(config_path) if exists else {}
+    ours = {n: v for n, v in (env or {}).items() if n.upper().startswith(ENV_PREFIX)}
+    known = setting_variables()
+    overrides = {n: v for n, v in ours.items() if n.upper() in known}
+    data = _merge(data, _GivenEnvironment(overrides)())
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         key, message = _describe(exc)
+        from_env = {known[n.upper()]: n for n in overrides}
+        variable = next(
+            (v for k, v in from_env.items() if key == k or key.startswith(k + ".")), None
+        )
         raise ConfigError(
             message,
-            key=key,
-            path=str(config_path) if config_path.exists() else "environment",
+            key=f"{key} (from {variable})" if variable else key,
+            path=str(config_path) if exists and not variable else "environment",
             hint="see docs/configuration.md for every setting",
         ) from exc
-    base = config_path.resolve().parent if config_path.exists() else Path.cwd()
+    declared = settings.secret_variables()
+    secrets: dict[str, SecretStr] = {}
+    for name, value in sorted(ours.items()):
+        if name.upper() in known or name in OTHER_VARIABLES:
+            continue
+        if name not in declared:
+            raise _unknown_variable(name, sorted({*known, *declared}))
+        secrets[name] = SecretStr(value)
+    base = config_path.resolve().parent if exists else Path.cwd()
     database = settings.database if settings.database.is_absolute() else base / settings.database
     return settings.model_copy(
-        update={"database": database, "config_path": config_path if config_path.exists() else None}
+        update={
+            "database": database,
+            "config_path": config_path if exists else None,
+            "secrets": secrets,
+        }
     )

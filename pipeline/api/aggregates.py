@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.analytics.overview import SPIKE_HISTORY, summarise
+from pipeline.api.deps import get_store
 from pipeline.records import utc
 from pipeline.store import Store
 from pipeline.store import aggregates as queries
@@ -16,12 +17,6 @@ from pipeline.store import aggregates as queries
 router = APIRouter(prefix="/aggregates", tags=["aggregates"])
 
 _NAME = r"^[\w .:@&'+-]{1,100}$"
-
-
-def get_store(request: Request) -> Store:
-    """The service's store (the app sets ``app.state.store``)."""
-    store: Store = request.app.state.store
-    return store
 
 
 def get_brands(request: Request) -> dict[str, list[str]]:
@@ -81,6 +76,8 @@ def overview(
             and params.brand not in brands
             and not any(params.brand in c for c in brands.values())
         ):
+            # HTTPException, not BadRequest: this router is also mounted alone, without the app's
+            # error boundary.
             raise HTTPException(
                 status_code=400,
                 detail=f"unknown brand {params.brand!r}; use one of {', '.join(sorted(brands))}",

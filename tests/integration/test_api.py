@@ -105,3 +105,37 @@ def test_health_stats_and_openapi(client):
         "failed": 0,
     }
     assert "/cases/{case_id}/actions/{action}" in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_status_comes_from_the_kind_of_error_not_its_wording(client):
+    case_id = client.get("/cases", params={"open": True}).json()["items"][0]["id"]
+    up = {"actor": "lucia", "reason": "needs a manager", "direction": "up"}
+    for _ in range(3):  # climb until there is no level left above
+        response = client.post(f"/cases/{case_id}/actions/escalate", json=up)
+        if response.status_code != 200:
+            break
+    # "no team up from 'head_office' fits this case" is a refused step (409), not a missing case.
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith("no team up from")
+    missing = client.post("/cases/C-999999/actions/acknowledge", json={"actor": "lucia"})
+    assert missing.status_code == 404 and "C-999999" in missing.json()["detail"]
+
+
+def test_every_error_answers_with_its_message_in_detail(client):
+    response = client.post(
+        "/mentions/x:404/corrections", json={"field": "sentiment", "value": "neutral", "actor": "a"}
+    )
+    assert response.status_code == 404 and response.json() == {"detail": "no mention 'x:404'"
+        " - use keys like 'x:123' from /mentions"}  # fmt: skip
+    preview = client.get("/cases/C-000001/preview/assign")
+    assert preview.status_code == 400 and "posts nothing" in preview.json()["detail"]
+
+
+def test_alerts_and_the_dashboard_configuration(client):
+    assert client.get("/alerts", params={"limit": 5}).json() == {"items": [], "total": 0}
+    ui = client.get("/config/ui").json()
+    assert ui["platforms"] == ["x"] and "new" in ui["statuses"]
+    detail = client.get("/mentions/x:1").json()
+    assert detail["sentiment"] == "negative"  # the current score
+    assert [m["key"] for m in detail["thread"]] == ["x:1"]
+    assert detail["corrections"] == []

@@ -70,6 +70,74 @@ def test_secrets_come_from_the_environment_and_a_missing_one_names_the_variable(
     assert "abc" not in repr(settings)
 
 
+def test_a_misspelt_environment_variable_is_refused_naming_the_real_setting():
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, {"ESCUCHA_SERVCE__PORT": "1"})
+    assert "ESCUCHA_SERVCE__PORT" in str(info.value)
+    assert "did you mean ESCUCHA_SERVICE__PORT?" in str(info.value)
+
+
+def test_a_misspelt_secret_is_refused_naming_the_real_secret():
+    with pytest.raises(ConfigError, match="did you mean ESCUCHA_X_BEARER_TOKEN"):
+        load_settings(None, {"ESCUCHA_X_BEARER_TOKN": "abc"})
+
+
+def test_every_section_can_be_overridden_from_the_environment(tmp_path):
+    path = write(tmp_path, '[private_channel]\nkind = "whatsapp"\n[alerts]\ncooldown = "1h"\n')
+    settings = load_settings(
+        path,
+        {
+            "ESCUCHA_PRIVATE_CHANNEL__ADDRESS": "+34 600 000 000",
+            "ESCUCHA_ALERTS__MIN_URGENCY_LEVEL": "2",
+            "ESCUCHA_ALERTS__URLS": '["json://localhost/hook"]',
+            "ESCUCHA_DEFAULT_LANGUAGE": "en",
+            "ESCUCHA_MODEL__ALLOW_HUB": "true",
+        },
+    )
+    assert settings.private_channel.kind == "whatsapp"  # the file's other keys stay
+    assert settings.private_channel.address == "+34 600 000 000"
+    assert settings.alerts.min_urgency_level == 2
+    assert settings.alerts.cooldown.total_seconds() == 3600
+    assert settings.alerts.urls == ["json://localhost/hook"]
+    assert settings.default_language == "en"
+    assert settings.model.allow_hub is True
+    assert settings.secrets == {}
+
+
+def test_a_bad_value_in_the_environment_names_the_variable():
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, {"ESCUCHA_SERVICE__PORT": "99999"})
+    assert "ESCUCHA_SERVICE__PORT" in str(info.value)
+    assert "service.port" in str(info.value)
+
+
+def test_secrets_are_declared_per_platform_per_source_and_for_alerts(tmp_path):
+    path = write(
+        tmp_path,
+        '[[sources]]\nname = "x-acme"\nplatform = "x"\n[alerts]\nwebhook_secret = "hook_key"\n',
+    )
+    env = {
+        "ESCUCHA_X_ACME_X_BEARER_TOKEN": "per-source",
+        "ESCUCHA_HOOK_KEY": "signing",
+        "ESCUCHA_API_URL": "http://127.0.0.1:8000",  # the dashboard's, not ours: ignored
+        "HOME": "/home/someone",  # not ours at all
+    }
+    settings = load_settings(path, env)
+    assert settings.secret("ESCUCHA_X_ACME_X_BEARER_TOKEN", needed_for="x") == "per-source"
+    assert settings.secret("hook_key", needed_for="webhooks") == "signing"
+    assert set(settings.secrets) == {"ESCUCHA_X_ACME_X_BEARER_TOKEN", "ESCUCHA_HOOK_KEY"}
+    with pytest.raises(ConfigError, match="did you mean ESCUCHA_X_ACME_X_BEARER_TOKEN"):
+        load_settings(path, {"ESCUCHA_X_ACME_X_BEARER_TOKN": "typo"})
+    with pytest.raises(ConfigError, match="not a declared secret"):
+        settings.secret("MYSTERY_TOKEN", needed_for="a connector")
+
+
+def test_secrets_never_go_in_the_file(tmp_path):
+    path = write(tmp_path, '[secrets]\nESCUCHA_X_BEARER_TOKEN = "abc"\n')
+    with pytest.raises(ConfigError, match="secrets never go in the file"):
+        load_settings(path)
+
+
 def test_durations():
     assert parse_duration("90s").total_seconds() == 90
     assert parse_duration("2h").total_seconds() == 7200

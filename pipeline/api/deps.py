@@ -1,0 +1,30 @@
+"""Dependencies shared by the API's routers: the service, the store and the paging parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from pipeline.service import Service
+from pipeline.store import Store
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+Urgency = Annotated[int | None, Query(ge=0, le=3)]
+
+
+def get_service(request: Request) -> Service:
+    """The service the app was built over (``app.state.service``)."""
+    service: Service = request.app.state.service
+    return service
+
+
+def get_store(request: Request) -> Store:
+    """The service's store (the app sets ``app.state.store``)."""
+    store: Store = request.app.state.store
+    return store
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+StoreDep = Annotated[Store, Depends(get_store)]

@@ -1,0 +1,43 @@
+"""Service health, counts and the state of each source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from pipeline.api.deps import ServiceDep
+
+router = APIRouter()
+
+
+@router.get("/health")
+def health(service: ServiceDep) -> dict[str, Any]:
+    stats = service.stats()
+    return {
+        "status": "ok" if service.classifier_error is None else "degraded",
+        "database": service.store.path,
+        "mentions": stats["mentions"],
+        "model": service.model_version,
+        "model_error": service.classifier_error,
+        "sources": len(service.sources),
+    }
+
+
+@router.get("/stats")
+def stats(service: ServiceDep) -> dict[str, Any]:
+    return service.stats()
+
+
+@router.get("/sources")
+def sources(service: ServiceDep) -> list[dict[str, Any]]:
+    health_rows = service.sources_health()
+    known = {row["source"] for row in health_rows}
+    for config in service.settings.sources:
+        if config.name not in known:
+            health_rows.append({"source": config.name, "platform": config.platform})
+    for row in health_rows:
+        config_error = service.source_errors.get(row["source"])
+        if config_error:
+            row["last_error"] = config_error
+    return health_rows

@@ -1,0 +1,74 @@
+"""Mentions: the filtered list, its CSV/Parquet export, and one mention with its thread."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from pipeline.api import exports
+from pipeline.api.deps import Limit, Offset, ServiceDep, Urgency
+from pipeline.errors import BadRequest, NotFound
+from pipeline.records import utcnow
+from pipeline.store import catalog, corrections
+from pipeline.store.search import MentionFilter, mention, mentions
+
+router = APIRouter()
+
+
+def mention_filter(
+    q: str | None = None,
+    platform: str | None = None,
+    brand: str | None = None,
+    lang: str | None = None,
+    sentiment: Literal["negative", "neutral", "positive"] | None = None,
+    min_urgency: Urgency = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    case: Literal["open", "none"] | None = None,
+) -> MentionFilter:
+    if since and until and since >= until:
+        raise BadRequest("`since` must be before `until`")
+    return MentionFilter(q, platform, brand, lang, sentiment, min_urgency, since, until, case)
+
+
+MentionFilterDep = Annotated[MentionFilter, Depends(mention_filter)]
+
+
+@router.get("/mentions")
+def list_mentions(
+    service: ServiceDep, filters: MentionFilterDep, limit: Limit = 50, offset: Offset = 0
+) -> dict[str, Any]:
+    with service.store.read() as cur:
+        items, total = mentions(cur, filters, limit=limit, offset=offset)
+    return {"items": items, "total": total}
+
+
+@router.get("/mentions/export")
+def export_mentions(
+    service: ServiceDep,
+    filters: MentionFilterDep,
+    format: Literal["csv", "parquet"] = "csv",
+    limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
+) -> Response:
+    with service.store.read() as cur:
+        items, _ = mentions(cur, filters, limit=limit, offset=0)
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    if format == "parquet":
+        return exports.parquet(items, f"mentions-{stamp}.parquet")
+    columns = list(items[0].keys()) if items else ["key", "text"]
+    return exports.csv_stream(items, columns, f"mentions-{stamp}.csv")
+
+
+@router.get("/mentions/{key}")
+def get_mention(key: str, service: ServiceDep) -> dict[str, Any]:
+    with service.store.read() as cur:
+        found = mention(cur, key)
+        if found is None:
+            raise NotFound(f"no mention {key!r}", hint="use keys like 'x:123' from /mentions")
+        found["thread"] = catalog.thread(cur, found["thread_key"] or found["key"])
+        found["author_profile"] = catalog.author_profile(cur, found["author_key"])
+        found["corrections"] = corrections.for_mention(cur, key)
+    return found

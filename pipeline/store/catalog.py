@@ -1,0 +1,35 @@
+"""Named queries for what the API shows around mentions: the values seen, a thread, an author."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.store import Cursor, rows
+
+
+def platforms(cur: Cursor) -> list[str]:
+    """The platforms mentions have come from, sorted."""
+    return [
+        r[0] for r in cur.execute("SELECT DISTINCT platform FROM mentions ORDER BY 1").fetchall()
+    ]
+
+
+def languages(cur: Cursor) -> list[str]:
+    """The languages mentions were detected in, sorted."""
+    found = cur.execute("SELECT DISTINCT lang FROM mentions WHERE lang IS NOT NULL ORDER BY 1")
+    return [r[0] for r in found.fetchall()]
+
+
+def thread(cur: Cursor, thread_key: str) -> list[dict[str, Any]]:
+    """The mentions of one thread (its first post and the replies), oldest first."""
+    return rows(
+        cur,
+        """SELECT key, author, text, created_at FROM mentions WHERE thread_key = ? OR key = ?
+           ORDER BY created_at""",
+        [thread_key, thread_key],
+    )
+
+
+def author_profile(cur: Cursor, author_key: str) -> list[dict[str, Any]]:
+    """The author's stored profile: one row, or none when the author is unknown."""
+    return rows(cur, "SELECT * FROM authors WHERE key = ?", [author_key])
