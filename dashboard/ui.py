@@ -184,7 +184,9 @@ def sla_countdown(case: dict[str, Any], at: datetime | None = None) -> tuple[str
     left = (due - at).total_seconds()
     if left < 0:
         return "🔴 " + tr("sla_overdue", d=span(left)), left
-    marker = "🟠 " if left < 15 * 60 else "🟢 "
+    # The service judges the warning in the team's business time, with its ``warn_before``.
+    state = (case.get("sla") or {}).get("state")
+    marker = "🟠 " if state in ("warning", "breached") else "🟢 "
     return marker + tr("sla_due_in", d=span(left)), left
 
 

@@ -179,27 +179,28 @@ def import_(
     config: ConfigOption = None,
 ) -> None:
     """Import mentions from a JSONL or CSV file; bad rows are reported, the rest stored."""
-    from crawlers.files import import_file, import_source_name
+    from crawlers.files import FileImport
     from pipeline.stages.ingest import IngestResult, store_page
     from pipeline.store import Store
     from pipeline.store import mentions as mq
 
+    bad_rows: list[tuple[int, str]] = []
     try:
         settings = _settings(config)
         if not file.exists():
             raise InputError("file not found", path=str(file), hint="check the path")
+        # The files connector reads it, ingest stores each page with its cursor: the service's path.
+        source = FileImport(
+            file, platform, on_bad_row=lambda line, why: bad_rows.append((line, why))
+        )
         store = Store.open(settings.database)
     except EscuchaError as exc:
         raise _fail(exc) from exc
-    source_name = import_source_name(file)
-    bad_rows: list[tuple[int, str]] = []
-
-    def store_one(page: Any) -> IngestResult:
-        return store_page(store, source_name, "files", page)
-
+    counts = IngestResult()
+    pages = imported = 0
     try:
         with store.read() as cur:
-            cursor = mq.get_cursor(cur, source_name)
+            cursor = mq.get_cursor(cur, source.name)
         with Progress(
             TextColumn("[bold]importing[/] {task.description}"),
             BarColumn(),
@@ -207,26 +208,24 @@ def import_(
             console=console,
         ) as progress:
             task = progress.add_task(file.name, total=file.stat().st_size or 1)
-            report = import_file(
-                store_one,
-                file,
-                platform,
-                cursor=cursor,
-                on_bad_row=lambda line, reason: bad_rows.append((line, reason)),
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
+            for page in source.fetch(cursor):
+                counts += store_page(store, source.name, source.platform, page)
+                pages += 1
+                imported += len(page.mentions)
+                done, total = source.progress(page)
+                progress.update(task, completed=done, total=total)
     except EscuchaError as exc:
         raise _fail(exc) from exc
     finally:
         store.close()
     for line, reason in bad_rows:
         console.print(f"[yellow]{file}:{line}[/]: {reason}", highlight=False)
-    if report.unchanged_file:
+    if not pages:
         out.print(f"{file} was already imported and has not changed: nothing to do.")
         return
     out.print(
-        f"{report.imported} rows read: {report.new} new, {report.edited} edited, "
-        f"{report.unchanged} already stored; {report.bad} bad rows skipped."
+        f"{imported} rows read: {counts.new} new, {counts.edited} edited, "
+        f"{counts.unchanged} already stored; {len(bad_rows)} bad rows skipped."
     )
 
 
@@ -369,21 +368,12 @@ def stats(
     config: ConfigOption = None,
 ) -> None:
     """Counts of mentions, cases by status and the outbox."""
-    from pipeline.store import Store
-    from pipeline.store import mentions as mq
-    from pipeline.store import outbox as oq
+    from pipeline.store import Store, summary
 
     try:
         settings = _settings(config)
         with Store.open(settings.database) as store, store.read() as cur:
-            by_status = dict(
-                cur.execute("SELECT status, count(*) FROM cases GROUP BY 1").fetchall()
-            )
-            result: dict[str, Any] = {
-                "mentions": mq.count(cur),
-                "cases": {str(k): int(v) for k, v in by_status.items()},
-                "outbox": oq.counts(cur),
-            }
+            result = summary.counts(cur)
     except EscuchaError as exc:
         raise _fail(exc) from exc
     if as_json:

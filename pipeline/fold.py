@@ -6,6 +6,6 @@ import unicodedata
 
 
 def fold(text: str) -> str:
-    """Case-fold and strip accents, so one pattern matches "Cómo", "como" and "COMO"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Strip accents and fold case, so one pattern matches "Cómo", "como" and "COMO"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()

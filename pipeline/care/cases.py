@@ -5,20 +5,21 @@ hands its decisions here to open or join a case, and the alert watcher to mark S
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from pipeline.care import csat, lifecycle, routing, sla
 from pipeline.care.replies import Preview, Replies
-from pipeline.errors import CaseError
+from pipeline.errors import CaseError, CaseNotFound
 from pipeline.records import OutboundMessage, make_key, utcnow
 from pipeline.settings import RuleSettings, Settings, TeamSettings
 from pipeline.store import Cursor, Store
 from pipeline.store import cases as q
 from pipeline.store import outbox as outbox_q
 from pipeline.store import people as people_q
+from pipeline.store.cases import CaseRef, CaseRow, SlaBreach
 from pipeline.store.mentions import ScoredMention
 
 logger = logging.getLogger(__name__)
@@ -37,22 +38,10 @@ class ActionRequest:
     direction: str | None = None  # "up" or "down": the next level with a fitting team
 
 
-@dataclass(frozen=True, slots=True)
-class SlaBreach:
-    """A case whose running SLA clock passed its due time, marked once."""
-
-    case_id: str
-    team: str | None
-    brand: str | None
-    status: str
-    clock: str  # "first_response" or "resolution"
-    due: datetime
-
-
-def get_case(cur: Cursor, case_id: str) -> dict[str, Any]:
+def get_case(cur: Cursor, case_id: str) -> CaseRow:
     case = q.get(cur, case_id)
     if case is None:
-        raise CaseError("no such case", case_id=case_id, hint="list cases with `escucha cases`")
+        raise CaseNotFound(case_id, hint="list cases with `escucha cases`")
     return case
 
 
@@ -63,7 +52,7 @@ def customer_case(
     author_key: str | None = None,
     handle: str | None = None,
     open_only: bool,
-) -> dict[str, Any] | None:
+) -> CaseRef | None:
     """This customer's case on ``platform`` (an open one first, then the newest).
 
     The one rule for "whose case is this": the author's key (``platform:id``) or, because
@@ -131,23 +120,23 @@ class CaseService:
     def _join(
         self,
         cur: Cursor,
-        existing: dict[str, Any],
+        existing: CaseRef,
         mention: ScoredMention,
         rule: RuleSettings,
         now: datetime,
     ) -> str:
-        case_id = existing["id"]
+        case_id = existing.id
         q.attach_mention(cur, case_id, mention.key, now)
         detail = {"mention": mention.key, "rule": rule.name}
-        if mention.urgency_level > existing["urgency_level"]:
+        if mention.urgency_level > existing.urgency_level:
             q.update(
                 cur, case_id,
                 {"urgency_level": mention.urgency_level, "urgency_score": mention.urgency_score,
                  "urgency_reasons": list(mention.urgency_reasons)},
             )  # fmt: skip
-        status = existing["status"]
+        status = existing.status
         if status in ("resolved", "closed_public"):
-            target = "in_private" if existing["deflected_at"] else "new"
+            target = "in_private" if existing.deflected_at else "new"
             reopened = {"resolved_at": None, "closed_public_at": None, "updated_at": now}
             q.update(cur, case_id, {"status": target, **reopened})
             q.add_event(
@@ -192,13 +181,13 @@ class CaseService:
                     team, facts, q.open_loads(cur, team.name),
                     last_assigned=q.last_assignee(cur, team.name), shifts=shifts,
                 )  # fmt: skip
-                for case, assignment in zip(waiting, assignments, strict=True):
+                for row, assignment in zip(waiting, assignments, strict=True):
                     if assignment is None:
                         continue
-                    q.update(cur, case["id"], {"assignee": assignment.agent, "updated_at": now})
+                    q.update(cur, row["id"], {"assignee": assignment.agent, "updated_at": now})
                     q.add_event(
-                        cur, case["id"], actor="pipeline", action="assign",
-                        from_status=case["status"], to_status=case["status"], at=now,
+                        cur, row["id"], actor="pipeline", action="assign",
+                        from_status=row["status"], to_status=row["status"], at=now,
                         detail={"assignee": assignment.agent, "previous": None,
                                 "assignment": assignment.reason},
                     )  # fmt: skip
@@ -209,7 +198,7 @@ class CaseService:
     def mark_sla_breaches(self, now: datetime) -> list[SlaBreach]:
         """Mark every case whose running clock is past due, once, with an audit event."""
         with self.store.transaction() as cur:
-            late = [SlaBreach(r.pop("id"), **r) for r in q.past_due(cur, now)]
+            late = q.past_due(cur, now)
             for breach in late:
                 q.update(cur, breach.case_id, {"sla_breached": True})
                 q.add_event(
@@ -225,22 +214,22 @@ class CaseService:
             return sla.BusinessCalendar.from_team(self.settings.team(team))
         return sla.BusinessCalendar.always_open()
 
-    def _unpause(self, case: dict[str, Any], at: datetime) -> dict[str, Any]:
+    def _unpause(self, case: CaseRow, at: datetime) -> dict[str, Any]:
         """Restart a paused resolution clock: what was left when it paused is left now, in the
         team's business hours."""
-        paused = case["sla_paused_at"]
+        paused = case.sla_paused_at
         if paused is None:
             return {}
         updates: dict[str, Any] = {"sla_paused_at": None}
-        if case["resolution_due"] is not None:
+        if case.resolution_due is not None:
             updates["resolution_due"] = sla.resume(
-                self._calendar(case["team"]), case["resolution_due"], paused_at=paused,
+                self._calendar(case.team), case.resolution_due, paused_at=paused,
                 resumed_at=at,
             )  # fmt: skip
         return updates
 
     # -- composing replies -------------------------------------------------------------------
-    def compose(self, case: dict[str, Any], action: str, text: str | None = None) -> Preview:
+    def compose(self, case: CaseRow, action: str, text: str | None = None) -> Preview:
         return self.replies.compose(case, action, text)
 
     def preview(self, case_id: str, action: str) -> Preview:
@@ -262,7 +251,7 @@ class CaseService:
         now = self.clock()
         with self.store.transaction() as cur:
             case = get_case(cur, case_id)
-            status = case["status"]
+            status = case.status
             if not lifecycle.allowed(action, status):
                 possible = ", ".join(lifecycle.actions_from(status)) or "none"
                 raise CaseError(
@@ -270,7 +259,7 @@ class CaseService:
                     case_id=case_id,
                     hint=f"allowed now: {possible}",
                 )
-            deflected = case["deflected_at"] is not None
+            deflected = case.deflected_at is not None
             target = lifecycle.next_status(action, status, deflected=deflected)
             updates: dict[str, Any] = {"status": target, "updated_at": now}
             detail: dict[str, Any] = {}
@@ -279,12 +268,12 @@ class CaseService:
                 preview = self.compose(case, action, request.text)
                 outbox_id = self._enqueue(cur, case, preview, now)
                 detail.update(text=preview.text, where=preview.where, lang=preview.lang)
-                if case["first_response_at"] is None:
+                if case.first_response_at is None:
                     updates["first_response_at"] = now
                 if action == "private_message":
-                    updates["deflected_at"] = case["deflected_at"] or now
-                    updates["private_channel"] = self.replies.private_channel(case["platform"])
-                    if case["sla_paused_at"] is None:
+                    updates["deflected_at"] = case.deflected_at or now
+                    updates["private_channel"] = self.replies.private_channel(case.platform)
+                    if case.sla_paused_at is None:
                         updates["sla_paused_at"] = now  # waiting for the customer
                 if action == "close_public":
                     updates["closed_public_at"] = now
@@ -321,7 +310,7 @@ class CaseService:
                 if not request.assignee:
                     raise CaseError("say who to assign the case to", case_id=case_id)
                 updates["assignee"] = request.assignee
-                detail.update(assignee=request.assignee, previous=case["assignee"])
+                detail.update(assignee=request.assignee, previous=case.assignee)
             elif action == "reopen":
                 updates.update(resolved_at=None, closed_public_at=None, closed_at=None)
                 updates["dismiss_reason"] = None
@@ -335,15 +324,13 @@ class CaseService:
         logger.info("case %s: %s (%s -> %s)", case_id, action, status, target)
         return self.detail(case_id)
 
-    def _escalation(self, case: dict[str, Any], request: ActionRequest) -> dict[str, Any]:
+    def _escalation(self, case: CaseRow, request: ActionRequest) -> dict[str, Any]:
         if not (request.reason or "").strip():
-            raise CaseError("escalating needs a reason", case_id=case["id"])
-        if request.direction in ("up", "down") and not request.team and case["team"]:
-            facts = routing.CaseFacts(
-                language=case["lang"], platform=case["platform"], brand=case["brand"]
-            )
+            raise CaseError("escalating needs a reason", case_id=case.id)
+        if request.direction in ("up", "down") and not request.team and case.team:
+            facts = routing.CaseFacts(language=case.lang, platform=case.platform, brand=case.brand)
             move = routing.escalate(
-                self.settings.levels, self.settings.teams, self.settings.team(case["team"]),
+                self.settings.levels, self.settings.teams, self.settings.team(case.team),
                 facts, reason=request.reason or "", direction=request.direction,  # type: ignore[arg-type]
             )  # fmt: skip
             return {
@@ -351,63 +338,59 @@ class CaseService:
                 "from_team": move.from_team, "to_team": move.to_team,
                 "from_level": move.from_level, "to_level": move.to_level,
             }  # fmt: skip
-        team = request.team or case["team"]
+        team = request.team or case.team
         if team is not None:
             known = {t.name for t in self.settings.teams}
             if team not in known:
-                raise CaseError(
-                    f"unknown team {team!r}", case_id=case["id"], hint=str(sorted(known))
-                )
-        level = request.level or (self.settings.team(team).level if team else case["level"])
+                raise CaseError(f"unknown team {team!r}", case_id=case.id, hint=str(sorted(known)))
+        level = request.level or (self.settings.team(team).level if team else case.level)
         if level is not None and level not in self.settings.levels:
-            raise CaseError(f"unknown level {level!r}", case_id=case["id"])
-        if team == case["team"] and level == case["level"]:
-            raise CaseError("escalation needs another team or level", case_id=case["id"])
+            raise CaseError(f"unknown level {level!r}", case_id=case.id)
+        if team == case.team and level == case.level:
+            raise CaseError("escalation needs another team or level", case_id=case.id)
         return {
             "reason": request.reason,
-            "from_team": case["team"],
+            "from_team": case.team,
             "to_team": team,
-            "from_level": case["level"],
+            "from_level": case.level,
             "to_level": level,
         }
 
     def _enqueue(
         self,
         cur: Cursor,
-        case: dict[str, Any],
+        case: CaseRow,
         preview: Preview,
         now: datetime,
         *,
         purpose: str | None = None,
     ) -> int:
-        sequence = outbox_q.count_for_case(cur, case["id"], preview.kind) + 1
+        sequence = outbox_q.count_for_case(cur, case.id, preview.kind) + 1
         private = preview.visibility == "private"
         message = OutboundMessage(
             kind=preview.kind,  # type: ignore[arg-type]
-            platform=case["platform"],
+            platform=case.platform,
             text=preview.text,
-            idempotency_key=f"{case['id']}:{purpose or preview.kind}:{sequence}",
-            in_reply_to=None if private else case["mention_native_id"],
-            recipient=case["author"] if private else None,
-            private_channel=self.replies.private_channel(case["platform"]) if private else None,
-            case_id=case["id"],
+            idempotency_key=f"{case.id}:{purpose or preview.kind}:{sequence}",
+            in_reply_to=None if private else case.mention_native_id,
+            recipient=case.author if private else None,
+            private_channel=self.replies.private_channel(case.platform) if private else None,
+            case_id=case.id,
         )
-        outbox_id = outbox_q.enqueue(
-            cur, message, source=case["source"], lang=preview.lang, now=now
-        )
+        outbox_id = outbox_q.enqueue(cur, message, source=case.source, lang=preview.lang, now=now)
         q.add_message(
-            cur, case["id"], direction="outbound", visibility=preview.visibility,
-            platform=case["platform"], author=case["brand"] or "brand", text=preview.text,
+            cur, case.id, direction="outbound", visibility=preview.visibility,
+            platform=case.platform, author=case.brand or "brand", text=preview.text,
             lang=preview.lang, at=now, outbox_id=outbox_id,
         )  # fmt: skip
         return outbox_id
 
     def _record_inbound(
-        self, cur: Cursor, case: dict[str, Any], text: str, at: datetime, native_id: str | None
+        self, cur: Cursor, case: CaseRow, text: str, at: datetime, native_id: str | None
     ) -> None:
         q.add_message(
-            cur, case["id"], direction="inbound", visibility="private", platform=case["platform"],
-            author=case["author"], text=text, lang=case["lang"], at=at, native_id=native_id,
+            cur, case.id, direction="inbound", visibility="private", platform=case.platform,
+            author=case.author, text=text, lang=case.lang, at=at, native_id=native_id,
         )  # fmt: skip
 
     def record_private_message(
@@ -419,8 +402,8 @@ class CaseService:
             case = customer_case(cur, platform, handle=sender, open_only=False)
         if case is None:
             return None
-        self.record_customer_message(case["id"], text, native_id=native_id, at=at)
-        return str(case["id"])
+        self.record_customer_message(case.id, text, native_id=native_id, at=at)
+        return str(case.id)
 
     def record_customer_message(
         self, case_id: str, text: str, *, native_id: str | None, at: datetime
@@ -428,14 +411,14 @@ class CaseService:
         """A private message from the customer arrived; returns the case's new status."""
         with self.store.transaction() as cur:
             case = get_case(cur, case_id)
-            status = case["status"]
+            status = case.status
             if native_id and q.has_message(cur, case_id, native_id):
                 return str(status)
             self._record_inbound(cur, case, text, at, native_id)
             target = status
             updates: dict[str, Any] = {"updated_at": self.clock()}
-            customer = f"customer:{case['author']}"
-            if status == "closed" and case["csat_score"] is None:
+            customer = f"customer:{case.author}"
+            if status == "closed" and case.csat_score is None:
                 reading = csat.parse_reply(text)
                 if reading.score is not None:
                     updates["csat_score"] = reading.score
@@ -459,13 +442,16 @@ class CaseService:
 
     # -- reading ------------------------------------------------------------------------------
     def detail(self, case_id: str) -> dict[str, Any]:
+        """The case with its thread, conversation, customer history, audit trail and outbox,
+        the actions its status allows and where its SLA clock stands."""
         with self.store.read() as cur:
-            found = q.record(cur, get_case(cur, case_id))
-        found.case["actions"] = lifecycle.actions_from(found.case["status"])
-        found.case["sla"] = self.sla_status(found.case, self.clock())
-        return asdict(found)
+            found = asdict(q.record(cur, get_case(cur, case_id)))
+        case = found["case"]
+        case["actions"] = lifecycle.actions_from(case["status"])
+        case["sla"] = self.sla_status(case, self.clock())
+        return found
 
-    def sla_status(self, case: dict[str, Any], now: datetime) -> dict[str, str | None]:
+    def sla_status(self, case: Mapping[str, Any], now: datetime) -> dict[str, str | None]:
         """Where the case's clocks stand (ok / warning / breached), in its team's hours."""
         team = case.get("team")
         warn = (
@@ -480,4 +466,3 @@ class CaseService:
             resolution_due=case.get("resolution_due"), resolved_at=case.get("resolved_at"),
             paused=case.get("sla_paused_at") is not None,
         )  # fmt: skip
-

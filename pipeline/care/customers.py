@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pipeline.care.identity import Identity, extract_emails, suggest_links
-from pipeline.errors import CaseError
+from pipeline.errors import CaseError, NotFound
 from pipeline.records import utcnow
 from pipeline.settings import Settings
 from pipeline.store import Cursor, Store
@@ -29,7 +29,7 @@ class Suggestion:
 def _author(cur: Cursor, key: str) -> dict[str, Any]:
     found = q.author(cur, key)
     if found is None:
-        raise CaseError(f"no author {key!r}", hint="use keys like 'x:ana' from a mention or case")
+        raise NotFound(f"no author {key!r}", hint="use keys like 'x:ana' from a mention or case")
     return found
 
 
@@ -105,7 +105,7 @@ def suggestions(store: Store, *, min_confidence: float = 0.5, limit: int = 50) -
 def set_shift(store: Store, settings: Settings, agent: str, *, on_shift: bool, actor: str) -> None:
     known = {a.name for t in settings.teams for a in t.agents}
     if agent not in known:
-        raise CaseError(f"no agent named {agent!r}", hint=f"configured agents: {sorted(known)}")
+        raise NotFound(f"no agent named {agent!r}", hint=f"configured agents: {sorted(known)}")
     with store.transaction() as cur:
         q.set_shift(cur, agent, on_shift=on_shift, actor=actor, at=utcnow())
 

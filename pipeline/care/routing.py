@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from pipeline.errors import CaseError, ConfigError
+from pipeline.errors import CaseError, ConfigError, NotFound
 from pipeline.settings import AgentSettings, TeamSettings
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ def escalate(
     if to_team is not None:
         target = next((t for t in teams if t.name == to_team), None)
         if target is None:
-            raise CaseError(f"no team named {to_team!r} to escalate to")
+            raise NotFound(f"no team named {to_team!r} to escalate to")
         there = _level_index(levels, target.level)
         if (there - here) * step <= 0:
             raise CaseError(

@@ -42,14 +42,77 @@ class NewCase:
     resolution_due: datetime
 
 
-def get(cur: Cursor, case_id: str) -> dict[str, Any] | None:
-    """The case row, with its mention's native id, source and text."""
-    return one(
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One case as stored, with the native id, source and text of the mention that opened it."""
+
+    id: str
+    status: str
+    brand: str | None
+    platform: str
+    lang: str | None
+    author_key: str
+    author: str
+    mention_key: str
+    rule: str | None
+    team: str | None
+    level: str | None
+    assignee: str | None
+    priority: int
+    urgency_level: int
+    urgency_score: float
+    urgency_reasons: list[str]
+    private_channel: str | None
+    private_conversation: str | None
+    opened_at: datetime
+    updated_at: datetime
+    first_response_due: datetime | None
+    first_response_at: datetime | None
+    resolution_due: datetime | None
+    deflected_at: datetime | None
+    resolved_at: datetime | None
+    closed_public_at: datetime | None
+    closed_at: datetime | None
+    sla_paused_at: datetime | None
+    sla_breached: bool
+    dismiss_reason: str | None
+    csat_score: int | None
+    mention_native_id: str
+    source: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRef:
+    """What deciding about a customer's existing case needs."""
+
+    id: str
+    status: str
+    deflected_at: datetime | None
+    urgency_level: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlaBreach:
+    """A case whose running SLA clock passed its due time."""
+
+    case_id: str
+    team: str | None
+    brand: str | None
+    status: str
+    clock: str  # "first_response" or "resolution"
+    due: datetime
+
+
+def get(cur: Cursor, case_id: str) -> CaseRow | None:
+    """The case, with its mention's native id, source and text."""
+    found = one(
         cur,
         """SELECT c.*, m.native_id AS mention_native_id, m.source AS source, m.text AS text
            FROM cases c JOIN mentions m ON m.key = c.mention_key WHERE c.id = ?""",
         [case_id],
     )
+    return None if found is None else CaseRow(**found)
 
 
 def next_id(cur: Cursor) -> str:
@@ -159,13 +222,13 @@ def has_message(cur: Cursor, case_id: str, native_id: str) -> bool:
 
 def customer_cases(
     cur: Cursor, platform: str, *, author_keys: Sequence[str], handle: str | None, open_only: bool
-) -> list[dict[str, Any]]:
+) -> list[CaseRef]:
     """The cases of one customer on one platform, open ones first, newest first.
 
     A customer is known by their author keys (``platform:id``) and, where a platform reports a
     handle in one place and an id in another, by their handle (case-insensitive).
     """
-    return rows(
+    found = rows(
         cur,
         """SELECT id, status, deflected_at, urgency_level FROM cases
            WHERE platform = ?
@@ -174,6 +237,7 @@ def customer_cases(
            ORDER BY (status IN (SELECT unnest(?))), opened_at DESC, id DESC""",
         [platform, list(author_keys), handle, handle, open_only, _FINAL, _FINAL],
     )
+    return [CaseRef(**row) for row in found]
 
 
 def open_loads(cur: Cursor, team: str | None = None) -> dict[str, int]:
@@ -209,12 +273,12 @@ def last_assignee(cur: Cursor, team: str) -> str | None:
     return None if found is None else str(found[0])
 
 
-def past_due(cur: Cursor, now: datetime) -> list[dict[str, Any]]:
+def past_due(cur: Cursor, now: datetime) -> list[SlaBreach]:
     """Running cases whose clock (first response, else resolution) is due before ``now`` and
     not yet marked breached; paused clocks do not run."""
-    return rows(
+    found = rows(
         cur,
-        """SELECT id, team, brand, status,
+        """SELECT id AS case_id, team, brand, status,
                CASE WHEN first_response_at IS NULL THEN 'first_response'
                     ELSE 'resolution' END AS clock,
                CASE WHEN first_response_at IS NULL THEN first_response_due
@@ -226,6 +290,7 @@ def past_due(cur: Cursor, now: datetime) -> list[dict[str, Any]]:
                 OR (first_response_at IS NOT NULL AND resolution_due < ?))""",
         [now, now],
     )
+    return [SlaBreach(**row) for row in found]
 
 
 def counts_by_status(cur: Cursor) -> dict[str, int]:
@@ -247,7 +312,7 @@ class CaseRecord:
     gathered, the author and their history on every linked channel, the audit trail, the
     conversation and the outbox."""
 
-    case: dict[str, Any]
+    case: CaseRow
     mention: dict[str, Any] | None
     thread: list[dict[str, Any]]
     mentions: list[dict[str, Any]]
@@ -258,10 +323,10 @@ class CaseRecord:
     outbox: list[dict[str, Any]]
 
 
-def record(cur: Cursor, case: dict[str, Any]) -> CaseRecord:
-    case_id = case["id"]
-    mention = one(cur, _MENTION + " WHERE m.key = ?", [case["mention_key"]])
-    thread_key = (mention or {}).get("thread_key") or case["mention_key"]
+def record(cur: Cursor, case: CaseRow) -> CaseRecord:
+    case_id = case.id
+    mention = one(cur, _MENTION + " WHERE m.key = ?", [case.mention_key])
+    thread_key = (mention or {}).get("thread_key") or case.mention_key
     thread = rows(
         cur,
         _MENTION + " WHERE m.thread_key = ? OR m.key = ? ORDER BY m.created_at",
@@ -273,7 +338,7 @@ def record(cur: Cursor, case: dict[str, Any]) -> CaseRecord:
         " WHERE cm.case_id = ? ORDER BY m.created_at",
         [case_id],
     )
-    author = one(cur, "SELECT * FROM authors WHERE key = ?", [case["author_key"]])
+    author = one(cur, "SELECT * FROM authors WHERE key = ?", [case.author_key])
     events = rows(cur, "SELECT * FROM case_events WHERE case_id = ? ORDER BY id", [case_id])
     for event in events:
         event["detail"] = json.loads(event["detail"]) if event["detail"] else {}
@@ -283,7 +348,7 @@ def record(cur: Cursor, case: dict[str, Any]) -> CaseRecord:
         thread=thread,
         mentions=attached,
         author=author,
-        history=author_history(cur, case["author_key"], exclude_case=case_id),
+        history=author_history(cur, case.author_key, exclude_case=case_id),
         events=events,
         messages=rows(cur, "SELECT * FROM messages WHERE case_id = ? ORDER BY id", [case_id]),
         outbox=rows(cur, "SELECT * FROM outbox WHERE case_id = ? ORDER BY id", [case_id]),

@@ -22,28 +22,28 @@ BAD_LINES = {50, 500}
 IMPORTER = textwrap.dedent(
     """
     import sys, time
-    from crawlers.files import import_file, import_source_name
+    from crawlers.files import FileImport
     from pipeline.stages.ingest import store_page
     from pipeline.store import Store
     from pipeline.store import mentions as q
 
     db, path, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    source = import_source_name(path)
+    bad = []
+    source = FileImport(
+        path, "forum", page_size=int(sys.argv[4]),
+        on_bad_row=lambda line, reason: (bad.append(line), print(f"bad {line}", flush=True)),
+    )
+    new = 0
     with Store.open(db) as store:
         with store.read() as cur:
-            cursor = q.get_cursor(cur, source)
-
-        def slow_store(page):
-            result = store_page(store, source, "forum", page)
+            cursor = q.get_cursor(cur, source.name)
+        resumed = (cursor or {}).get(str(source.path), {}).get("line", 0)
+        for page in source.fetch(cursor):
+            result = store_page(store, source.name, source.platform, page)
+            new += result.new
             print(f"stored {result.new}", flush=True)
             time.sleep(delay)
-            return result
-
-        report = import_file(
-            slow_store, path, "forum", cursor=cursor, page_size=int(sys.argv[4]),
-            on_bad_row=lambda line, reason: print(f"bad {line}", flush=True),
-        )
-        print(f"done {report.resumed_from_line} {report.new} {report.bad}", flush=True)
+        print(f"done {resumed} {new} {len(bad)}", flush=True)
     """
 )
 

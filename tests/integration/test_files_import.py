@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from crawlers.files import FileSource, ImportReport, from_settings, import_file, import_source_name
-from pipeline.errors import ConfigError
-from pipeline.records import Page
+from crawlers.files import FileImport, FileSource, from_settings, import_source_name
+from pipeline.errors import ConfigError, InputError
 from pipeline.settings import Settings, SourceSettings
 from pipeline.stages.ingest import IngestResult, store_page
 from pipeline.stages.poll import poll_source
@@ -27,22 +27,38 @@ def db(tmp_path: Path) -> Iterator[Store]:
         yield store
 
 
+@dataclass
+class Report:
+    """What one import did, as the CLI counts it."""
+
+    ingest: IngestResult = field(default_factory=IngestResult)
+    imported: int = 0
+    bad: int = 0
+    pages: int = 0
+    last_line: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.imported + self.bad
+
+
 def _import(
     db: Store, path: Path, platform: str, *, fresh: bool = False, page_size: int = 500
-) -> tuple[ImportReport, list[tuple[int, str]]]:
-    """What the CLI does: store each page under ``import:<path>``, resuming from its cursor."""
-    source = import_source_name(path)
-    with db.read() as cur:
-        cursor = None if fresh else q.get_cursor(cur, source)
+) -> tuple[Report, list[tuple[int, str]]]:
+    """What the CLI does: the files connector's pages stored by ingest, from the saved cursor."""
     bad: list[tuple[int, str]] = []
-
-    def store(page: Page) -> IngestResult:
-        return store_page(db, source, platform, page)
-
-    report = import_file(
-        store, path, platform, cursor=cursor, on_bad_row=lambda n, why: bad.append((n, why)),
-        page_size=page_size,
-    )  # fmt: skip
+    source = FileImport(
+        path, platform, on_bad_row=lambda n, why: bad.append((n, why)), page_size=page_size
+    )
+    with db.read() as cur:
+        cursor = None if fresh else q.get_cursor(cur, source.name)
+    report = Report()
+    for page in source.fetch(cursor):
+        report.ingest += store_page(db, source.name, source.platform, page)
+        report.pages += 1
+        report.imported += len(page.mentions)
+        report.last_line = page.cursor[str(path.resolve())]["line"]  # type: ignore[index]
+    report.bad = len(bad)
     return report, bad
 
 
@@ -66,7 +82,7 @@ def test_import_stores_good_rows_reports_bad_ones_and_reimport_changes_nothing(
     report, bad = _import(db, path, platform, page_size=2)
     assert [line for line, _ in bad] == [bad_line]
     assert _keys(db) == sorted(f"{platform}:{i}" for i in stored)
-    assert (report.new, report.bad, report.imported) == (len(stored), 1, len(stored))
+    assert (report.ingest.new, report.bad, report.imported) == (len(stored), 1, len(stored))
     with db.read() as cur:
         row = cur.execute(
             "SELECT source, platform, raw FROM mentions ORDER BY key LIMIT 1"
@@ -79,13 +95,13 @@ def test_import_stores_good_rows_reports_bad_ones_and_reimport_changes_nothing(
     assert cursor[str(path.resolve())]["line"] == report.last_line
 
     again, bad_again = _import(db, path, platform)
-    assert again.unchanged_file
+    assert again.pages == 0  # already imported and unchanged: nothing read
     assert again.rows == 0
     assert not bad_again
 
     # Even reading the whole file again (no cursor) stores nothing new and edits nothing.
     full, bad_full = _import(db, path, platform, fresh=True)
-    assert (full.new, full.edited, full.unchanged) == (0, 0, len(stored))
+    assert (full.ingest.new, full.ingest.edited, full.ingest.unchanged) == (0, 0, len(stored))
     assert [line for line, _ in bad_full] == [bad_line]
     assert _keys(db) == sorted(f"{platform}:{i}" for i in stored)
 
@@ -105,7 +121,8 @@ def test_appended_rows_are_read_from_where_the_last_import_stopped(
     with path.open("a", encoding="utf-8") as handle:
         handle.write(_row(5) + "\n" + _row(6) + "\n")
     second, _ = _import(db, path, "x")
-    assert (first.new, second.resumed_from_line, second.rows, second.new) == (5, 5, 2, 2)
+    # Only the two new rows are read: the import resumed after line 5.
+    assert (first.ingest.new, second.rows, second.ingest.new) == (5, 2, 2)
     assert len(_keys(db)) == 7
 
 
@@ -116,21 +133,35 @@ def test_a_replaced_file_is_read_again_and_edits_are_detected(db: Store, tmp_pat
     # Same length, new content at the top: the next export of the same name.
     path.write_text("".join(_row(i, "hol@") + "\n" for i in range(5)), encoding="utf-8")
     again, _ = _import(db, path, "x")
-    assert (again.resumed_from_line, again.edited, again.new) == (0, 5, 0)
+    assert (again.rows, again.ingest.edited, again.ingest.new) == (5, 5, 0)  # from the top
 
 
 def test_progress_reaches_the_file_size(db: Store, tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text("".join(_row(i) + "\n" for i in range(30)), encoding="utf-8")
-    seen: list[tuple[int, int]] = []
-    import_file(
-        lambda page: store_page(db, "import:p", "x", page), path, "x",
-        on_bad_row=lambda n, why: None, progress=lambda done, total: seen.append((done, total)),
-        page_size=10,
-    )  # fmt: skip
+    source = FileImport(path, "x", page_size=10)
+    seen = []
+    for page in source.fetch(None):
+        store_page(db, source.name, source.platform, page)
+        seen.append(source.progress(page))
     size = path.stat().st_size
     assert len(seen) == 3
     assert seen[-1] == (size, size)
+
+
+def test_an_import_source_fails_at_once_and_retries_a_failed_file(
+    db: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="the file is empty"):
+        list(FileImport(path, "x").fetch(None))
+    # A failure the files source remembered does not stop a later import of the same file.
+    path.write_text(_row(1) + "\n", encoding="utf-8")
+    failed = {str(path.resolve()): {"line": 0, "size": 1, "mtime": 0.0, "sha": "x", "error": "e"}}
+    pages = list(FileImport(path, "x").fetch(failed))
+    assert [len(page.mentions) for page in pages] == [1]
+    assert FileImport(path, "x").name == import_source_name(path) == f"import:{path.resolve()}"
 
 
 # --- the files source --------------------------------------------------------------------------

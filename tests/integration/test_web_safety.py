@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from test_web_site import FixtureSite, crawl, options, serve_copy
 
+from crawlers.options import parse_options
 from crawlers.registry import build_source
-from crawlers.web.options import load_options
+from crawlers.web.options import WebOptions
 from crawlers.web.safety import refusal
 from crawlers.web.source import WebSource, from_settings
 from pipeline.errors import ConfigError, SourceError, SourceUnavailable
@@ -57,13 +58,13 @@ def source_settings(**options: Any) -> SourceSettings:
         (
             {"spider": "reviews", "start_urls": ["https://a.example/"], "colour": 1},
             "sources.shop.colour",
-            "not permitted",
+            "unknown setting",
         ),
     ],
 )
 def test_bad_options_name_their_key(options: dict[str, Any], key: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as info:
-        load_options(source_settings(**options))
+        parse_options(WebOptions, source_settings(**options))
     assert info.value.key == key
     assert fragment in str(info.value)
 

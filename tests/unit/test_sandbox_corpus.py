@@ -99,7 +99,7 @@ def test_it_exercises_escaping_and_query_exclusions(corpus):
 
 
 def test_the_generator_rebuilds_the_file_exactly():
-    from crawlers.data import make_corpus
+    from crawlers.sandbox.generator import make_corpus
 
     with gzip.open(DEFAULT_CORPUS, "rt", encoding="utf-8") as handle:
         stored = [json.loads(line) for line in handle]
