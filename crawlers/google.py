@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from crawlers.http import RetryPolicy, call_with_retries
-from crawlers.secrets import optional_secret, secret
 from pipeline.errors import AuthError, RateLimited, SourceError, SourceUnavailable
 from pipeline.settings import Settings, SourceSettings
 
@@ -25,17 +24,19 @@ def google_credentials(
     ``<PREFIX>_ACCESS_TOKEN``; None when neither is set."""
     from google.oauth2.credentials import Credentials
 
-    refresh = optional_secret(settings, source, f"{prefix}_REFRESH_TOKEN")
+    refresh = settings.optional_source_secret(source.name, f"{prefix}_REFRESH_TOKEN")
     if refresh:
         needed = f"refreshing the OAuth token of source {source.name!r}"
         return Credentials(  # type: ignore[no-untyped-call]
             token=None,
             refresh_token=refresh,
-            client_id=secret(settings, source, f"{prefix}_CLIENT_ID", needed_for=needed),
-            client_secret=secret(settings, source, f"{prefix}_CLIENT_SECRET", needed_for=needed),
+            client_id=settings.source_secret(source.name, f"{prefix}_CLIENT_ID", needed_for=needed),
+            client_secret=settings.source_secret(
+                source.name, f"{prefix}_CLIENT_SECRET", needed_for=needed
+            ),
             token_uri=token_uri,
         )
-    access = optional_secret(settings, source, f"{prefix}_ACCESS_TOKEN")
+    access = settings.optional_source_secret(source.name, f"{prefix}_ACCESS_TOKEN")
     return Credentials(token=access) if access else None  # type: ignore[no-untyped-call]
 
 

@@ -22,7 +22,6 @@ from pydantic import Field, field_validator
 
 from crawlers.http import call_with_retries
 from crawlers.options import ConnectorOptions, parse_options
-from crawlers.secrets import optional_secret, secret
 from pipeline.errors import (
     AuthError,
     ConfigError,
@@ -392,11 +391,11 @@ def from_settings(source: SourceSettings, settings: Settings) -> RedditConnector
     options = parse_options(RedditOptions, source)
     needed = f"the Reddit source {source.name!r}"
     credentials: dict[str, str | None] = {
-        name: secret(settings, source, name, needed_for=needed)
+        name: settings.source_secret(source.name, name, needed_for=needed)
         for name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET")
     }
     for name in ("REDDIT_USERNAME", "REDDIT_PASSWORD"):
-        credentials[name] = optional_secret(settings, source, name)
+        credentials[name] = settings.optional_source_secret(source.name, name)
     missing = next(
         (f"ESCUCHA_{n}" for n in ("REDDIT_USERNAME", "REDDIT_PASSWORD") if not credentials[n]),
         None,

@@ -19,7 +19,6 @@ from pydantic import Field
 
 from crawlers.http import TimeoutAdapter, call_with_retries, seconds_until
 from crawlers.options import ConnectorOptions, parse_options
-from crawlers.secrets import optional_secret, secret
 from pipeline.errors import (
     AuthError,
     ConfigError,
@@ -429,8 +428,10 @@ def build_client(bearer: str, user: Mapping[str, str | None], base_url: str | No
 
 def from_settings(source: SourceSettings, settings: Settings) -> XConnector:
     options = parse_options(XOptions, source)
-    bearer = secret(settings, source, "X_BEARER_TOKEN", needed_for=f"the X source {source.name!r}")
-    user = {name: optional_secret(settings, source, name) for name in USER_SECRETS}
+    bearer = settings.source_secret(
+        source.name, "X_BEARER_TOKEN", needed_for=f"the X source {source.name!r}"
+    )
+    user = {name: settings.optional_source_secret(source.name, name) for name in USER_SECRETS}
     missing = next((f"ESCUCHA_{n}" for n, v in user.items() if not v), None)
     query = options.query or brand_query(settings, source)
     if not (options.search and query) and not (options.mentions and options.user_id):

@@ -26,7 +26,6 @@ from crawlers.google import (
     google_http,
 )
 from crawlers.options import ConnectorOptions, parse_options
-from crawlers.secrets import optional_secret
 from pipeline.errors import ConfigError, MissingSecret, RateLimited, SourceError, SourceUnavailable
 from pipeline.records import (
     InboundMessage,
@@ -316,7 +315,7 @@ def from_settings(source: SourceSettings, settings: Settings) -> YouTubeConnecto
             "nothing to read: set `channel_id`, `channel_ids` or `video_ids`",
             key=f"sources.{source.name}.channel_id",
         )
-    api_key = optional_secret(settings, source, "YOUTUBE_API_KEY")
+    api_key = settings.optional_source_secret(source.name, "YOUTUBE_API_KEY")
     credentials = google_credentials(settings, source, "YOUTUBE", token_uri=options.token_uri)
     if not api_key and credentials is None:
         raise MissingSecret(

@@ -414,6 +414,21 @@ class Settings(BaseSettings):
         names.add(secret_variable(self.alerts.webhook_secret))
         return names
 
+    def source_secret(self, source: str, name: str, *, needed_for: str) -> str:
+        """A platform secret for one source: ``ESCUCHA_<SOURCE>_<NAME>`` if set, else the
+        platform-wide ``ESCUCHA_<NAME>``; the error names the platform-wide variable."""
+        try:
+            return self.secret(source_secret_variable(source, name), needed_for=needed_for)
+        except MissingSecret:
+            return self.secret(name, needed_for=needed_for)
+
+    def optional_source_secret(self, source: str, name: str) -> str | None:
+        """Like :meth:`source_secret`, but None when neither variable is set."""
+        try:
+            return self.source_secret(source, name, needed_for=source)
+        except MissingSecret:
+            return None
+
     def secret(self, name: str, *, needed_for: str) -> str:
         """Return the secret ``ESCUCHA_<NAME>`` or raise an error naming the variable."""
         variable = secret_variable(name)

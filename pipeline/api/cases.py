@@ -55,6 +55,9 @@ def list_cases(
     )
     with service.store.read() as cur:
         items, total = cases(cur, filters, limit=limit, offset=offset)
+    now = service.clock()
+    for item in items:  # where each clock stands, in its team's business hours and warning time
+        item["sla"] = service.cases.sla_status(item, now)
     return {"items": items, "total": total}
 
 

@@ -139,3 +139,25 @@ def test_alerts_and_the_dashboard_configuration(client):
     assert detail["sentiment"] == "negative"  # the current score
     assert [m["key"] for m in detail["thread"]] == ["x:1"]
     assert detail["corrections"] == []
+
+
+def test_the_queue_warns_by_the_teams_warn_before_in_business_time(store, example_settings):
+    """The crisis team answers in 15 minutes and warns 10 minutes before: 12 minutes left is
+    fine, 9 is a warning, and past due is breached."""
+    from datetime import UTC, datetime, timedelta
+
+    opened = datetime.now(UTC)
+    now = [opened]
+    seed_scored(store, native_id="9", text="Orbita: el router echa humo", urgency_level=3,
+                reasons=("safety: smoke",), created_at=opened - timedelta(minutes=1))  # fmt: skip
+    service = Service(example_settings, store, sources={}, clock=lambda: now[0])
+    triage_pending(store, example_settings, cases=service.cases, clock=service.clock)
+    with TestClient(create_app(service)) as api:
+        states = []
+        for minutes in (3, 6, 16):
+            now[0] = opened + timedelta(minutes=minutes)
+            (case,) = api.get("/cases").json()["items"]
+            states.append(case["sla"])
+    assert case["team"] == "crisis"
+    assert [s["state"] for s in states] == ["ok", "warning", "breached"]
+    assert {s["clock"] for s in states} == {"first_response"}
