@@ -1,1 +1,2 @@
-"""The pipeline: records, settings, store, stages, cases, outbox, alerts, service and CLI."""
+"""The pipeline: the contract (records, settings, errors, ports, query, fold), the store, analytics,
+customer care, the listening stages, alerts, the service, its HTTP API and the CLI."""

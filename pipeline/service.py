@@ -190,9 +190,7 @@ class Service:
         except EscuchaError as exc:  # unscored mentions wait; replies and alerts still go out
             logger.error("scoring failed: %s", exc)
             report.errors.append(str(exc))
-        while step := triage_pending(
-            self.store, self.settings, cases=self.cases, clock=self.clock
-        ):
+        while step := triage_pending(self.store, self.settings, cases=self.cases, clock=self.clock):
             report.triage += step
         report.assigned = self.cases.dispatch_waiting()
 
