@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawlers.files import BadRow, parse_row, parse_timestamp, read_file
+from crawlers.filereader import BadRow, parse_row, parse_timestamp, read_file
 from pipeline.errors import ConfigError, InputError
 
 DATA = Path(__file__).parents[1] / "data" / "import"
