@@ -6,53 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pipeline.analytics.spikes import SpikeConfig, detect
 from pipeline.analytics.terms import terms
 from pipeline.analytics.windows import fill_hours, trailing_spikes
+from pipeline.store.aggregates import OverviewRows
 
 # How far before the selection the hourly counts must reach for the seasonal spike detector.
 SPIKE_HISTORY = timedelta(weeks=SpikeConfig().weeks)
 _SENTIMENTS = ("negative", "neutral", "positive")
-
-
-class Selection(Protocol):
-    """The filters an answer was computed for (the store's ``Filters``)."""
-
-    @property
-    def since(self) -> datetime | None: ...
-    @property
-    def until(self) -> datetime | None: ...
-    @property
-    def brand(self) -> str | None: ...
-    @property
-    def platform(self) -> str | None: ...
-    @property
-    def lang(self) -> str | None: ...
-
-
-class OverviewRows(Protocol):
-    """What the store reads for the Overview page (``pipeline.store.aggregates.OverviewRows``)."""
-
-    @property
-    def filters(self) -> Selection: ...
-    @property
-    def bucket(self) -> str: ...
-    @property
-    def volume(self) -> list[dict[str, Any]]: ...
-    @property
-    def sentiment(self) -> list[dict[str, Any]]: ...
-    @property
-    def hourly(self) -> Sequence[tuple[datetime, int]]: ...
-    @property
-    def negative_texts(self) -> Sequence[str]: ...
-    @property
-    def share_of_voice(self) -> list[dict[str, Any]]: ...
-    @property
-    def platforms(self) -> list[dict[str, Any]]: ...
-    @property
-    def languages(self) -> list[dict[str, Any]]: ...
 
 
 def summarise(
@@ -62,14 +25,7 @@ def summarise(
     f = found.filters
     by_bucket = sentiment_shares(found.sentiment)
     return {
-        "filters": {
-            "since": f.since,
-            "until": f.until,
-            "brand": f.brand,
-            "platform": f.platform,
-            "lang": f.lang,
-            "bucket": found.bucket,
-        },
+        "filters": {**f.describe(), "bucket": found.bucket},
         "total": sum(r["mentions"] for r in found.volume),
         "net_sentiment": net_sentiment(found.sentiment),
         "volume": found.volume,

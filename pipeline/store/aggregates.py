@@ -36,6 +36,16 @@ class Filters:
     def without_brand(self) -> Filters:
         return Filters(self.since, self.until, None, self.platform, self.lang)
 
+    def describe(self) -> dict[str, Any]:
+        """The selection as the answers echo it back."""
+        return {
+            "since": self.since,
+            "until": self.until,
+            "brand": self.brand,
+            "platform": self.platform,
+            "lang": self.lang,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class OverviewRows:
@@ -256,15 +266,7 @@ def care(
     resolved_n = counts.get("resolved") or 0
     csat_n = counts.get("csat_responses") or 0
     return {
-        "filters": {
-            "since": f.since,
-            "until": f.until,
-            "brand": f.brand,
-            "platform": f.platform,
-            "lang": f.lang,
-            "team": team,
-            "level": level,
-        },
+        "filters": {**f.describe(), "team": team, "level": level},
         "cases": counts.get("cases") or 0,
         "dismissed": counts.get("dismissed") or 0,
         "first_response": durations("c.first_response_at"),
