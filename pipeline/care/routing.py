@@ -156,18 +156,6 @@ def dispatch(
     return result, current, last_assigned
 
 
-def level_above(levels: Sequence[str], level: str) -> str | None:
-    """The next level towards the top (``levels`` are listed top first), or None at the top."""
-    index = _level_index(levels, level)
-    return levels[index - 1] if index > 0 else None
-
-
-def level_below(levels: Sequence[str], level: str) -> str | None:
-    """The next level towards the bottom, or None at the bottom."""
-    index = _level_index(levels, level)
-    return levels[index + 1] if index + 1 < len(levels) else None
-
-
 def escalate(
     levels: Sequence[str],
     teams: Sequence[TeamSettings],

@@ -58,22 +58,6 @@ class BusinessCalendar:
         """A round-the-clock calendar in UTC (for teams without business hours)."""
         return cls(ZoneInfo("UTC"), {day: ((time(0), _END_OF_DAY),) for day in range(7)})
 
-    def is_open(self, at: datetime) -> bool:
-        """True when ``at`` falls inside an open interval (start included, end excluded)."""
-        at = utc(at)
-        local_day = at.astimezone(self.tz).date()
-        for day in (local_day - timedelta(days=1), local_day):
-            for start, end in self._day_spans(day):
-                if start <= at < end:
-                    return True
-        return False
-
-    def next_open(self, at: datetime) -> datetime:
-        """The first open instant at or after ``at``."""
-        at = utc(at)
-        start, _end = next(self._spans_from(at))
-        return max(start, at)
-
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The instant when ``duration`` of open time has passed since ``start``."""
         if duration < _ZERO:

@@ -12,8 +12,6 @@ from pipeline.care.routing import (
     choose_team,
     dispatch,
     escalate,
-    level_above,
-    level_below,
 )
 from pipeline.errors import CaseError
 from pipeline.settings import AgentSettings, TeamSettings
@@ -128,13 +126,6 @@ def test_escalation_moves_between_levels_with_a_reason() -> None:
     assert escalate(LEVELS, TEAMS, STORE, CaseFacts(), reason="x", to_team="crisis").to_level == (
         "head_office"
     )
-
-
-def test_level_helpers() -> None:
-    assert level_above(LEVELS, "country") == "head_office"
-    assert level_above(LEVELS, "head_office") is None
-    assert level_below(LEVELS, "country") == "store"
-    assert level_below(LEVELS, "store") is None
 
 
 LANGS = ["es", "en", "pt"]

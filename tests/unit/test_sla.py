@@ -33,6 +33,11 @@ def team(**kwargs: object) -> TeamSettings:
 CAL = BusinessCalendar.from_team(team())
 
 
+def is_open(cal: BusinessCalendar, at: datetime) -> bool:
+    """Open at ``at``: the clock runs during the next second."""
+    return cal.elapsed(at, at + timedelta(seconds=1)) > timedelta(0)
+
+
 def test_friday_late_message_is_due_monday_morning() -> None:
     friday = local(2026, 11, 20, 16, 45)  # a Friday
     due = CAL.add(friday, timedelta(minutes=30))
@@ -53,14 +58,15 @@ def test_due_exactly_at_closing_time_stays_that_day() -> None:
 def test_holiday_monday_is_skipped() -> None:
     cal = BusinessCalendar.from_team(team(holidays=[date(2026, 11, 23)]))
     assert cal.add(local(2026, 11, 20, 16, 45), timedelta(minutes=30)) == local(2026, 11, 24, 9, 15)
-    assert not cal.is_open(local(2026, 11, 23, 10))
+    assert not is_open(cal, local(2026, 11, 23, 10))
 
 
 def test_is_open_includes_opening_and_excludes_closing() -> None:
-    assert CAL.is_open(local(2026, 11, 23, 9))
-    assert not CAL.is_open(local(2026, 11, 23, 17))
-    assert not CAL.is_open(local(2026, 11, 22, 12))  # Sunday
-    assert CAL.next_open(local(2026, 11, 21, 8)) == local(2026, 11, 23, 9)
+    assert is_open(CAL, local(2026, 11, 23, 9))
+    assert not is_open(CAL, local(2026, 11, 23, 17))
+    assert not is_open(CAL, local(2026, 11, 22, 12))  # Sunday
+    # the first open instant after Saturday morning is Monday 09:00
+    assert CAL.add(local(2026, 11, 21, 8), timedelta(0)) == local(2026, 11, 23, 9)
 
 
 def test_multi_day_duration_spans_business_days() -> None:
@@ -94,7 +100,7 @@ def test_round_the_clock_team_has_no_gap_at_midnight() -> None:
     cal = BusinessCalendar.from_team(team(hours=["mon-sun 00:00-23:59"]))
     start = local(2026, 11, 20, 23, 50)
     assert cal.add(start, timedelta(minutes=30)) == start + timedelta(minutes=30)
-    assert cal.is_open(local(2026, 11, 20, 23, 59, 30))
+    assert is_open(cal, local(2026, 11, 20, 23, 59, 30))
 
 
 def test_split_and_overlapping_hours_are_merged() -> None:
@@ -174,7 +180,7 @@ def test_add_and_elapsed_are_inverse(start: datetime, duration: timedelta) -> No
     assert due >= start
     assert cal.elapsed(start, due) == duration
     if duration > timedelta(0):
-        assert cal.is_open(due - timedelta(microseconds=1))
+        assert is_open(cal, due - timedelta(microseconds=1))
 
 
 @settings(max_examples=60, deadline=None)
