@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pipeline.store import Cursor, one, rows
-from pipeline.store.scores import SCORED
+from pipeline.store.scores import CURRENT_SCORE, SCORED
 from pipeline.store.search import MentionFilter
 
 Bucket = Literal["hour", "day"]
@@ -69,13 +69,6 @@ def _mention_where(f: Filters) -> tuple[str, list[Any]]:
     ).where()
 
 
-def _bucket_sql(bucket: Bucket) -> str:
-    # A fixed choice between two literals, never caller text.
-    return (
-        "date_trunc('day', m.created_at)" if bucket == "day" else "date_trunc('hour', m.created_at)"
-    )
-
-
 # -- listening -------------------------------------------------------------------------------------
 
 
@@ -104,29 +97,89 @@ def overview_rows(
     )
 
 
+def _cells(f: Filters) -> tuple[str, list[Any]]:
+    """Counts per hour, platform, brand, language, sentiment and urgency for the selection.
+
+    Whole hours come from ``mention_hours``; the partial hours at either end of the range are
+    counted from the mentions themselves, so the figures are exact for any ``since``/``until``.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("platform", f.platform), ("brand", f.brand), ("lang", f.lang)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    first = _ceil_hour(f.since) if f.since is not None else None
+    last = _floor_hour(f.until) if f.until is not None else None
+    if first is not None:
+        clauses.append("hour >= ?")
+        params.append(first)
+    if last is not None:
+        clauses.append("hour < ?")
+        params.append(last)
+    hours_where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = f"""SELECT hour, platform, brand, lang, sentiment, urgency_level, mentions
+              FROM mention_hours{hours_where}"""  # noqa: S608 - fixed fragments, ? params
+    edges: list[str] = []
+    edge_params: list[Any] = []
+    if first is not None:
+        edges.append("m.created_at < ?")
+        edge_params.append(first)
+    if last is not None:
+        edges.append("m.created_at >= ?")
+        edge_params.append(last)
+    if edges:
+        where, base_params = _mention_where(f)
+        joiner = " AND " if where else " WHERE "
+        sql += f"""
+            UNION ALL
+            SELECT date_trunc('hour', m.created_at), m.platform, coalesce(m.brand, ''),
+                   coalesce(m.lang, m.lang_hint, ''), coalesce(s.sentiment, ''),
+                   coalesce(s.urgency_level, -1), count(*)
+            FROM mentions m {CURRENT_SCORE}{where}{joiner}({" OR ".join(edges)})
+            GROUP BY ALL"""  # noqa: S608 - fixed fragments, ? params
+        params = [*params, *base_params, *edge_params]
+    return sql, params
+
+
+def _ceil_hour(value: datetime) -> datetime:
+    floor = _floor_hour(value)
+    return floor if floor == value else floor + timedelta(hours=1)
+
+
+def _floor_hour(value: datetime) -> datetime:
+    return _as_utc(value).replace(minute=0, second=0, microsecond=0)
+
+
+def _bucket(bucket: Bucket) -> str:
+    # A fixed choice between two literals, never caller text.
+    return "date_trunc('day', hour)" if bucket == "day" else "hour"
+
+
 def volume(cur: Cursor, f: Filters, bucket: Bucket = "day") -> list[dict[str, Any]]:
     """Mentions per time bucket, platform and brand."""
-    where, params = _mention_where(f)
+    cells, params = _cells(f)
     return rows(
         cur,
-        f"""SELECT {_bucket_sql(bucket)} AS bucket, m.platform, coalesce(m.brand, '') AS brand,
-                   count(*) AS mentions
-            FROM mentions m{where}
-            GROUP BY ALL ORDER BY bucket, m.platform, brand""",  # noqa: S608 - fixed fragments, ? params
+        f"""SELECT {_bucket(bucket)} AS bucket, platform, brand, sum(mentions)::BIGINT AS mentions
+            FROM ({cells}) GROUP BY ALL ORDER BY bucket, platform, brand""",  # noqa: S608 - fixed fragments, ? params
         params,
     )
 
 
 def sentiment(cur: Cursor, f: Filters, bucket: Bucket = "day") -> list[dict[str, Any]]:
     """Scored mentions per time bucket and current sentiment (negative, neutral, positive)."""
-    where, params = _mention_where(f)
+    cells, params = _cells(f)
     return rows(
         cur,
-        f"""SELECT {_bucket_sql(bucket)} AS bucket,
-                   count(*) FILTER (WHERE s.sentiment = 'negative') AS negative,
-                   count(*) FILTER (WHERE s.sentiment = 'neutral') AS neutral,
-                   count(*) FILTER (WHERE s.sentiment = 'positive') AS positive
-            FROM mentions m {SCORED}{where}
+        f"""SELECT {_bucket(bucket)} AS bucket,
+                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'negative'), 0)::BIGINT
+                       AS negative,
+                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'neutral'), 0)::BIGINT
+                       AS neutral,
+                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'positive'), 0)::BIGINT
+                       AS positive
+            FROM ({cells}) WHERE sentiment <> ''
             GROUP BY ALL ORDER BY bucket""",  # noqa: S608 - fixed fragments, ? params
         params,
     )
@@ -134,10 +187,9 @@ def sentiment(cur: Cursor, f: Filters, bucket: Bucket = "day") -> list[dict[str,
 
 def hourly_counts(cur: Cursor, f: Filters) -> list[tuple[datetime, int]]:
     """Mentions per UTC hour, for the hours that have any, oldest first."""
-    where, params = _mention_where(f)
+    cells, params = _cells(f)
     found = cur.execute(
-        f"""SELECT date_trunc('hour', m.created_at) AS hour, count(*) FROM mentions m{where}
-            GROUP BY ALL ORDER BY hour""",  # noqa: S608 - fixed fragments, ? params
+        f"SELECT hour, sum(mentions) FROM ({cells}) GROUP BY hour ORDER BY hour",  # noqa: S608 - fixed fragments, ? params
         params,
     ).fetchall()
     return [(_as_utc(hour), int(n)) for hour, n in found]
@@ -162,17 +214,16 @@ def share_of_voice(cur: Cursor, f: Filters, brands: Sequence[str] = ()) -> list[
 
     ``brands`` restricts the comparison to a brand and its competitors; empty means every brand.
     """
-    where, params = _mention_where(f.without_brand())
-    joiner = " AND " if where else " WHERE "
+    cells, params = _cells(f.without_brand())
     if brands:
-        extra = f"{joiner}m.brand IN (SELECT unnest(?))"
+        extra = "brand IN (SELECT unnest(?))"
         params = [*params, list(brands)]
     else:
-        extra = f"{joiner}m.brand IS NOT NULL"
+        extra = "brand <> ''"
     return rows(
         cur,
-        f"""SELECT m.brand, count(*) AS mentions FROM mentions m{where}{extra}
-            GROUP BY ALL ORDER BY mentions DESC, m.brand""",  # noqa: S608 - fixed fragments, ? params
+        f"""SELECT brand, sum(mentions)::BIGINT AS mentions FROM ({cells}) WHERE {extra}
+            GROUP BY ALL ORDER BY mentions DESC, brand""",  # noqa: S608 - fixed fragments, ? params
         params,
     )
 
@@ -180,12 +231,12 @@ def share_of_voice(cur: Cursor, f: Filters, brands: Sequence[str] = ()) -> list[
 def split(cur: Cursor, f: Filters, by: Literal["platform", "lang"]) -> list[dict[str, Any]]:
     """Mentions per platform or per language, most first."""
     # A fixed choice between two expressions, never caller text.
-    column = "m.platform" if by == "platform" else "coalesce(m.lang, m.lang_hint, 'und')"
+    column = "platform" if by == "platform" else "coalesce(nullif(lang, ''), 'und')"
     alias = "platform" if by == "platform" else "lang"
-    where, params = _mention_where(f)
+    cells, params = _cells(f)
     return rows(
         cur,
-        f"""SELECT {column} AS {alias}, count(*) AS mentions FROM mentions m{where}
+        f"""SELECT {column} AS {alias}, sum(mentions)::BIGINT AS mentions FROM ({cells})
             GROUP BY ALL ORDER BY mentions DESC""",  # noqa: S608 - fixed fragments, ? params
         params,
     )

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.records import Mention, make_key
-from pipeline.store import Cursor, one, rows
+from pipeline.store import Cursor, one, rollups, rows
 from pipeline.store.scores import SCORED
 
 _SCHEMA = pa.schema(
@@ -175,6 +175,8 @@ def write_page(
                    followers = coalesce(excluded.followers, authors.followers),
                    last_seen = greatest(authors.last_seen, excluded.last_seen)"""
         )
+        hours = cur.execute("SELECT DISTINCT date_trunc('hour', created_at) FROM page_batch")
+        rollups.recount(cur, [hour for (hour,) in hours.fetchall()])
     finally:
         cur.unregister("page_batch")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pipeline.store import Cursor, rows
+from pipeline.store import Cursor, rollups, rows
 
 # Join the current score of mention ``m`` as ``s`` (no row: the mention is not scored yet).
 CURRENT_SCORE = "LEFT JOIN current_scores s ON s.mention_key = m.key"
@@ -88,5 +88,10 @@ def write(cur: Cursor, batch: pa.Table) -> None:
                AND mentions.brand IS NULL AND p.brand IS NOT NULL
                AND p.key = coalesce(mentions.parent_key, mentions.thread_key)"""
         )
+        hours = cur.execute(
+            """SELECT DISTINCT date_trunc('hour', m.created_at) FROM mentions m
+               WHERE m.key IN (SELECT mention_key FROM scored_batch)"""
+        )
+        rollups.recount(cur, [hour for (hour,) in hours.fetchall()])
     finally:
         cur.unregister("scored_batch")

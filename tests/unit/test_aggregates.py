@@ -22,7 +22,7 @@ from pipeline.analytics.overview import (
 from pipeline.analytics.terms import terms
 from pipeline.analytics.windows import fill_hours
 from pipeline.api import aggregates as api
-from pipeline.store import Store, scores
+from pipeline.store import Store, rollups, scores
 from pipeline.store import aggregates as agg
 
 T0 = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
@@ -46,6 +46,8 @@ def add_mention(
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [key, platform, key, brand, text, lang, f"{platform}:ana", "ana", at, at, at, key],
         )
+        # a write outside write_page must recount its hour, as the store's writers do
+        rollups.recount(cur, [at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)])
     if sentiment is not None:
         score(store, key, sentiment, at=at, brand=brand, lang=lang)
 
@@ -347,6 +349,7 @@ def test_with_weeks_of_history_the_seasonal_detector_judges_the_hours(store: Sto
                    ?, ?, 'b' || i FROM range(55) t(i)""",
             [burst, T0, T0],
         )
+        rollups.recount_all(cur)
     found = spikes(store, agg.Filters(since=end - timedelta(days=1), until=end))
     assert [s["method"] for s in found] == ["seasonal"]
     assert found[0]["start"] == burst
