@@ -8,15 +8,14 @@ from pipeline.store import Cursor, rows
 
 
 def platforms(cur: Cursor) -> list[str]:
-    """The platforms mentions have come from, sorted."""
-    return [
-        r[0] for r in cur.execute("SELECT DISTINCT platform FROM mentions ORDER BY 1").fetchall()
-    ]
+    """The platforms mentions have come from, sorted (read from the hourly counts)."""
+    found = cur.execute("SELECT DISTINCT platform FROM mention_hours ORDER BY 1")
+    return [r[0] for r in found.fetchall()]
 
 
 def languages(cur: Cursor) -> list[str]:
-    """The languages mentions were detected in, sorted."""
-    found = cur.execute("SELECT DISTINCT lang FROM mentions WHERE lang IS NOT NULL ORDER BY 1")
+    """The languages of mentions (detected, else given by the source), sorted."""
+    found = cur.execute("SELECT DISTINCT lang FROM mention_hours WHERE lang <> '' ORDER BY 1")
     return [r[0] for r in found.fetchall()]
 
 
