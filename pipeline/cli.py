@@ -181,7 +181,7 @@ def import_(
     """Import mentions from a JSONL or CSV file; bad rows are reported, the rest stored."""
     from crawlers.files import FileImport
     from pipeline.stages.ingest import IngestResult, store_page
-    from pipeline.store import Store
+    from pipeline.store import Store, fulltext
     from pipeline.store import mentions as mq
 
     bad_rows: list[tuple[int, str]] = []
@@ -214,6 +214,7 @@ def import_(
                 imported += len(page.mentions)
                 done, total = source.progress(page)
                 progress.update(task, completed=done, total=total)
+        fulltext.index_pending(store, limit=None)  # searchable as soon as the command ends
     except EscuchaError as exc:
         raise _fail(exc) from exc
     finally:

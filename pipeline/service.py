@@ -24,7 +24,7 @@ from pipeline.stages.enrich import BrandMatcher
 from pipeline.stages.poll import PollResult, poll_source
 from pipeline.stages.score import score_pending
 from pipeline.stages.triage import TriageResult, triage_pending
-from pipeline.store import Store, summary
+from pipeline.store import Store, fulltext, summary
 from pipeline.store import mentions as mq
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def default_classifier_factory(settings: Settings) -> ClassifierFactory:
 @dataclass
 class CycleReport:
     polls: list[PollResult] = field(default_factory=list)
+    indexed: int = 0  # mentions added to (or updated in) the full-text index
     scored: int = 0
     triage: TriageResult = field(default_factory=TriageResult)
     outbox: OutboxRun = field(default_factory=OutboxRun)
@@ -155,6 +156,7 @@ class Service:
                 if future.done():
                     del self._polls[name]
                     report.polls.append(future.result())
+            report.indexed = fulltext.index_pending(self.store)  # new and edited mentions
             self._score_and_triage(report)
             report.outbox = self.outbox.run_once()
             report.private_messages = self.poll_private_messages()

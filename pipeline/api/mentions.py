@@ -12,8 +12,8 @@ from pipeline.api import exports
 from pipeline.api.deps import Limit, Offset, ServiceDep, Urgency
 from pipeline.errors import BadRequest, NotFound
 from pipeline.records import utcnow
-from pipeline.store import catalog, corrections
-from pipeline.store.search import MentionFilter, mention, mentions
+from pipeline.store import catalog, corrections, fulltext
+from pipeline.store.search import MentionFilter, mention, mentions, page
 
 router = APIRouter()
 
@@ -41,9 +41,14 @@ MentionFilterDep = Annotated[MentionFilter, Depends(mention_filter)]
 def list_mentions(
     service: ServiceDep, filters: MentionFilterDep, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
+    index = fulltext.index_for(service.store)
     with service.store.read() as cur:
-        items, total = mentions(cur, filters, limit=limit, offset=offset)
-    return {"items": items, "total": total}
+        found = page(cur, filters, limit=limit, offset=offset, index=index)
+    return {
+        "items": found.items,
+        "total": found.total,
+        "total_is_estimate": found.total_is_estimate,
+    }
 
 
 @router.get("/mentions/export")
@@ -54,7 +59,9 @@ def export_mentions(
     limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
 ) -> Response:
     with service.store.read() as cur:
-        items, _ = mentions(cur, filters, limit=limit, offset=0)
+        items, _ = mentions(
+            cur, filters, limit=limit, offset=0, index=fulltext.index_for(service.store)
+        )
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     if format == "parquet":
         return exports.parquet(items, f"mentions-{stamp}.parquet")

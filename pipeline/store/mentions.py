@@ -45,7 +45,8 @@ def update_edited(cur: Cursor, mention: Mention, now: datetime) -> None:
     """An edited mention: new text, scored again."""
     cur.execute(
         """UPDATE mentions SET text = ?, title = ?, rating = ?, content_hash = ?, raw = ?,
-               updated_at = ?, edits = edits + 1, stage = 'new', likes = ?, replies = ?, shares = ?
+               updated_at = ?, edits = edits + 1, stage = 'new', likes = ?, replies = ?, shares = ?,
+               search_seq = nextval('mention_search_seq')
            WHERE key = ?""",
         [
             mention.text, mention.title, mention.rating, mention.content_hash,

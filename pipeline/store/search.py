@@ -1,14 +1,30 @@
-"""Named queries behind the mention and case lists: filters, word search and pagination."""
+"""Named queries behind the mention and case lists: filters, full-text search and pagination.
+
+With a full-text index (``pipeline/store/fulltext.py``) a search asks the index for the matching
+mentions, ranked, with the platform and dates applied there, then reads those rows here with the
+other filters. Without one, each word of ``q`` is matched as a folded substring.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
+
+import pyarrow as pa
 
 from pipeline.records import FINAL_STATUSES
 from pipeline.store import Cursor, rows, scalar
+from pipeline.store.fulltext import FullTextIndex
 from pipeline.store.scores import CURRENT_SCORE
+
+# With filters the index cannot apply, the best SEARCH_WINDOW matches are filtered here; past
+# that many matches the total is extrapolated from them (and labelled an estimate).
+SEARCH_WINDOW = 20_000
+# A search first indexes up to this many mentions written since the last index commit, so what
+# was just written is found; a larger backlog is left to the service cycle.
+CATCH_UP = 5_000
 
 MENTION_COLUMNS = """m.key, m.platform, m.native_id, m.source, m.kind, m.brand, m.text, m.title,
     m.url, coalesce(m.lang, m.lang_hint) AS lang, m.author, m.author_key, m.author_followers,
@@ -65,10 +81,47 @@ class MentionFilter:
             params.append(word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
+    def beyond_index(self) -> bool:
+        """Whether a filter other than the words, platform and dates is set."""
+        return bool(self.brand or self.lang or self.sentiment or self.case) or (
+            self.min_urgency is not None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MentionPage:
+    """One page of the mention list; ``total_is_estimate`` when counting exactly was too costly."""
+
+    items: list[dict[str, Any]]
+    total: int
+    total_is_estimate: bool = False
+
 
 def mentions(
-    cur: Cursor, filters: MentionFilter, *, limit: int = 50, offset: int = 0
+    cur: Cursor,
+    filters: MentionFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    index: FullTextIndex | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
+    """The page and the total (see ``page``)."""
+    found = page(cur, filters, limit=limit, offset=offset, index=index)
+    return found.items, found.total
+
+
+def page(
+    cur: Cursor,
+    filters: MentionFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    index: FullTextIndex | None = None,
+) -> MentionPage:
+    """Mentions matching ``filters``: newest first, or best match first when searching ``q``
+    with an ``index``."""
+    if filters.q and filters.q.strip() and index is not None:
+        return _search(cur, filters, index, limit=limit, offset=offset)
     where, params = filters.where()
     base = f"FROM mentions m {CURRENT_SCORE}{where}"
     total = int(scalar(cur, f"SELECT count(*) {base}", params))
@@ -77,7 +130,64 @@ def mentions(
         f"SELECT {MENTION_COLUMNS} {base} ORDER BY m.created_at DESC, m.key LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
-    return items, total
+    return MentionPage(items, total)
+
+
+def _search(
+    cur: Cursor, filters: MentionFilter, index: FullTextIndex, *, limit: int, offset: int
+) -> MentionPage:
+    index.try_index_pending(cur, CATCH_UP)
+    q = filters.q or ""
+    pushed = partial(
+        index.search, q, platform=filters.platform, since=filters.since, until=filters.until
+    )
+    if not filters.beyond_index():
+        hits = pushed(limit=limit, offset=offset)
+        return MentionPage(_rows_by_rank(cur, hits.ids, "", [], limit, 0), hits.total)
+    hits = pushed(limit=max(SEARCH_WINDOW, offset + limit))
+    rest = replace(filters, q=None, platform=None, since=None, until=None)
+    where, params = rest.where()
+    extra = where.replace(" WHERE ", " AND ", 1)
+    items = _rows_by_rank(cur, hits.ids, extra, params, limit, offset)
+    matched = _count_by_rank(cur, hits.ids, extra, params)
+    if hits.total <= len(hits.ids):
+        return MentionPage(items, matched)
+    return MentionPage(items, round(matched * hits.total / len(hits.ids)), total_is_estimate=True)
+
+
+def _rows_by_rank(
+    cur: Cursor, ids: list[int], extra: str, params: list[Any], limit: int, offset: int
+) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    cur.register("search_hits", pa.table({"id": ids, "rank": list(range(len(ids)))}))
+    try:
+        return rows(
+            cur,
+            f"""SELECT {MENTION_COLUMNS}
+                FROM search_hits h JOIN mentions m ON m.search_id = h.id {CURRENT_SCORE}
+                WHERE true{extra}
+                ORDER BY h.rank LIMIT ? OFFSET ?""",  # noqa: S608 - fixed fragments, ? params
+            [*params, limit, offset],
+        )
+    finally:
+        cur.unregister("search_hits")
+
+
+def _count_by_rank(cur: Cursor, ids: list[int], extra: str, params: list[Any]) -> int:
+    if not ids:
+        return 0
+    cur.register("search_hits", pa.table({"id": ids}))
+    try:
+        counted = cur.execute(
+            f"""SELECT count(*)
+                FROM search_hits h JOIN mentions m ON m.search_id = h.id {CURRENT_SCORE}
+                WHERE true{extra}""",  # noqa: S608 - fixed fragments, ? params
+            params,
+        ).fetchall()  # read to the end, so the view can be dropped
+        return int(counted[0][0])
+    finally:
+        cur.unregister("search_hits")
 
 
 def mention(cur: Cursor, key: str) -> dict[str, Any] | None:
