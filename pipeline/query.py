@@ -32,38 +32,47 @@ _HINT = 'write it like: (orbita OR "@orbita") AND NOT ("orbita lunar" OR satéli
 
 
 @dataclass(frozen=True, slots=True)
-class _Term:
+class Term:
+    """A word (``prefix`` when it ends in ``*``) or a quoted phrase, as typed."""
+
+    text: str
+    phrase: bool
     pattern: re.Pattern[str]
+
+    @property
+    def prefix(self) -> bool:
+        return self.text.endswith("*")
 
     def eval(self, text: str) -> bool:
         return self.pattern.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
-class _Not:
-    operand: _Node
+class Not:
+    operand: Node
 
     def eval(self, text: str) -> bool:
         return not self.operand.eval(text)
 
 
 @dataclass(frozen=True, slots=True)
-class _All:
-    operands: tuple[_Node, ...]
+class AllOf:
+    operands: tuple[Node, ...]
 
     def eval(self, text: str) -> bool:
         return all(node.eval(text) for node in self.operands)
 
 
 @dataclass(frozen=True, slots=True)
-class _Any:
-    operands: tuple[_Node, ...]
+class AnyOf:
+    operands: tuple[Node, ...]
 
     def eval(self, text: str) -> bool:
         return any(node.eval(text) for node in self.operands)
 
 
-_Node = _Term | _Not | _All | _Any
+# The parse tree: what other engines (the full-text index) translate into their own queries.
+Node = Term | Not | AllOf | AnyOf
 
 
 def _term_pattern(term: str) -> re.Pattern[str] | None:
@@ -94,7 +103,7 @@ class _Parser:
             if match.group("paren"):
                 self.tokens.append(("paren", match.group("paren"), offset))
             elif match.group("phrase") is not None:
-                self.tokens.append(("term", match.group("phrase"), offset))
+                self.tokens.append(("phrase", match.group("phrase"), offset))
             elif match.group("word"):
                 word = match.group("word")
                 kind = "op" if word in _OPERATORS else "term"
@@ -113,7 +122,7 @@ class _Parser:
     def _peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
 
-    def parse(self) -> _Node:
+    def parse(self) -> Node:
         if not self.tokens:
             self._fail("the query is empty")
         node = self._or()
@@ -122,39 +131,39 @@ class _Parser:
             self._fail(f"unexpected {extra[1]!r}", extra[2])
         return node
 
-    def _or(self) -> _Node:
+    def _or(self) -> Node:
         operands = [self._and()]
         while (token := self._peek()) and token[:2] == ("op", "OR"):
             self.index += 1
             operands.append(self._and())
-        return operands[0] if len(operands) == 1 else _Any(tuple(operands))
+        return operands[0] if len(operands) == 1 else AnyOf(tuple(operands))
 
-    def _and(self) -> _Node:
+    def _and(self) -> Node:
         operands = [self._not()]
         while (token := self._peek()) and token[:2] != ("op", "OR") and token[:2] != ("paren", ")"):
             if token[:2] == ("op", "AND"):
                 self.index += 1
             operands.append(self._not())
-        return operands[0] if len(operands) == 1 else _All(tuple(operands))
+        return operands[0] if len(operands) == 1 else AllOf(tuple(operands))
 
-    def _not(self) -> _Node:
+    def _not(self) -> Node:
         token = self._peek()
         if token is not None and token[:2] == ("op", "NOT"):
             self.index += 1
-            return _Not(self._not())
+            return Not(self._not())
         return self._atom()
 
-    def _atom(self) -> _Node:
+    def _atom(self) -> Node:
         token = self._peek()
         if token is None:
             self._fail("it ends where a word, phrase or '(' was expected")
         kind, value, offset = token
         self.index += 1
-        if kind == "term":
+        if kind in ("term", "phrase"):
             pattern = _term_pattern(value)
             if pattern is None:
                 self._fail(f"{value!r} has nothing to search for", offset)
-            return _Term(pattern)
+            return Term(value, kind == "phrase", pattern)
         if (kind, value) == ("paren", "("):
             node = self._or()
             closing = self._peek()
@@ -170,7 +179,7 @@ class Query:
     """A parsed brand query: build it with :meth:`parse` or :meth:`any_of`, then :meth:`matches`."""
 
     text: str
-    _root: _Node
+    root: Node
 
     @classmethod
     def parse(cls, text: str, *, key: str | None = None) -> Query:
@@ -189,7 +198,7 @@ class Query:
 
     def matches(self, text: str) -> bool:
         """Whether ``text`` satisfies the query (case- and accent-insensitive, whole words)."""
-        return self._root.eval(fold(text))
+        return self.root.eval(fold(text))
 
     def __str__(self) -> str:
         return self.text

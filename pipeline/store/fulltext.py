@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import tantivy
 
+from pipeline.errors import ConfigError
 from pipeline.fold import fold
+from pipeline.query import AnyOf, Node, Not, Query, Term
 
 if TYPE_CHECKING:
     from pipeline.store import Cursor, Store
@@ -40,7 +42,7 @@ SCHEMA_VERSION = 1
 BATCH = 50_000
 _META_KEY = "\x00meta"  # the one document holding the committed search_seq; no mention key has NUL
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TOKEN = re.compile(r'\s*(?:(?P<paren>[()])|"(?P<phrase>[^"]*)"?|(?P<word>[^\s()"]+))')
+_WORD = re.compile(r'[^\s()"]+')
 _OPERATORS = frozenset({"AND", "OR", "NOT"})
 _ANALYZERS = {"escucha_plain": None, "escucha_es": "spanish", "escucha_en": "english"}
 
@@ -262,17 +264,40 @@ class FullTextIndex:
         return Hits([int(i) for i in ids if i is not None], int(total or 0))
 
     def parse(self, q: str) -> tantivy.Query | None:
-        """``q`` as an engine query; None when it holds nothing to search for.
+        """``q`` (the brand query grammar) as an engine query; None when it holds nothing to
+        search for.
 
-        A query the brand grammar cannot read (a stray operator or parenthesis) is taken as
+        A query the grammar cannot read (a stray operator, parenthesis or quote) is taken as
         plain words, since it was typed into a search box, not a settings file.
         """
-        tokens = _tokens(q)
         try:
-            return _Builder(self, tokens).parse()
-        except _Malformed:
-            words = [("term", value) for kind, value in tokens if kind != "paren"]
-            return _Builder(self, words).parse()
+            root = Query.parse(q).root
+        except ConfigError:
+            words = [w for w in _WORD.findall(q) if w not in _OPERATORS and _searchable(w)]
+            if not words:
+                return None
+            root = Query.parse(" ".join(words)).root
+        node = self._build(root)
+        return None if node is None else _positive(node)
+
+    def _build(self, node: Node) -> _Built | None:
+        """Translate one node of the parse tree; NOT comes back as "not wanted"."""
+        if isinstance(node, Term):
+            found = self.term(node.text, phrase=node.phrase)
+            return None if found is None else (True, found)
+        if isinstance(node, Not):
+            inner = self._build(node.operand)
+            return None if inner is None else (not inner[0], inner[1])
+        kept = [built for child in node.operands if (built := self._build(child)) is not None]
+        if len(kept) <= 1:
+            return kept[0] if kept else None
+        if isinstance(node, AnyOf):
+            options = [(tantivy.Occur.Should, _positive(built)) for built in kept]
+            return (True, tantivy.Query.boolean_query(options))
+        clauses = [(tantivy.Occur.Must if ok else tantivy.Occur.MustNot, q) for ok, q in kept]
+        if not any(ok for ok, _ in kept):
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        return (True, tantivy.Query.boolean_query(clauses))
 
     def _analyze(self, name: str, text: str) -> list[str]:
         return list(self._analyzers[name].analyze(text))
@@ -304,97 +329,15 @@ class FullTextIndex:
         return tantivy.Query.boolean_query(options)
 
 
-def _tokens(q: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for match in _TOKEN.finditer(q):
-        if match.group("paren"):
-            found.append(("paren", match.group("paren")))
-        elif match.group("phrase") is not None:
-            found.append(("phrase", match.group("phrase")))
-        elif match.group("word"):
-            word = match.group("word")
-            found.append(("op" if word in _OPERATORS else "term", word))
-    return found
-
-
-class _Malformed(Exception):
-    pass
-
-
-class _Builder:
-    """Recursive descent over the brand query grammar, building engine queries."""
-
-    def __init__(self, index: FullTextIndex, tokens: list[tuple[str, str]]) -> None:
-        self.index = index
-        self.tokens = tokens
-        self.at = 0
-
-    def parse(self) -> tantivy.Query | None:
-        if not self.tokens:
-            return None
-        node = self._or()
-        if self.at < len(self.tokens):
-            raise _Malformed
-        return None if node is None else _positive(node)
-
-    def _peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def _or(self) -> _Node | None:
-        operands = [self._and()]
-        while self._peek() == ("op", "OR"):
-            self.at += 1
-            operands.append(self._and())
-        kept = [node for node in operands if node is not None]
-        if len(kept) <= 1:
-            return kept[0] if kept else None
-        options = [(tantivy.Occur.Should, _positive(node)) for node in kept]
-        return (True, tantivy.Query.boolean_query(options))
-
-    def _and(self) -> _Node | None:
-        operands = [self._not()]
-        while (token := self._peek()) and token not in (("op", "OR"), ("paren", ")")):
-            if token == ("op", "AND"):
-                self.at += 1
-            operands.append(self._not())
-        kept = [node for node in operands if node is not None]
-        if len(kept) <= 1:
-            return kept[0] if kept else None
-        clauses = [(tantivy.Occur.Must if ok else tantivy.Occur.MustNot, q) for ok, q in kept]
-        if not any(ok for ok, _ in kept):
-            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
-        return (True, tantivy.Query.boolean_query(clauses))
-
-    def _not(self) -> _Node | None:
-        if self._peek() == ("op", "NOT"):
-            self.at += 1
-            node = self._not()
-            return None if node is None else (not node[0], node[1])
-        return self._atom()
-
-    def _atom(self) -> _Node | None:
-        token = self._peek()
-        if token is None:
-            raise _Malformed
-        self.at += 1
-        kind, value = token
-        if kind in ("term", "phrase"):
-            query = self.index.term(value, phrase=kind == "phrase")
-            return None if query is None else (True, query)
-        if token == ("paren", "("):
-            node = self._or()
-            if self._peek() != ("paren", ")"):
-                raise _Malformed
-            self.at += 1
-            return node
-        raise _Malformed
+def _searchable(word: str) -> bool:
+    return bool(fold(word.rstrip("*")).split())
 
 
 # A query and whether it is wanted (False: the documents it matches are excluded).
-_Node = tuple[bool, Any]
+_Built = tuple[bool, Any]
 
 
-def _positive(node: _Node) -> Any:
+def _positive(node: _Built) -> Any:
     wanted, query = node
     if wanted:
         return query
