@@ -39,16 +39,35 @@ MentionFilterDep = Annotated[MentionFilter, Depends(mention_filter)]
 
 @router.get("/mentions")
 def list_mentions(
-    service: ServiceDep, filters: MentionFilterDep, limit: Limit = 50, offset: Offset = 0
+    service: ServiceDep,
+    filters: MentionFilterDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    after: Annotated[str | None, Query(max_length=1100)] = None,
 ) -> dict[str, Any]:
     index = fulltext.index_for(service.store)
     with service.store.read() as cur:
-        found = page(cur, filters, limit=limit, offset=offset, index=index)
+        found = page(cur, filters, limit=limit, offset=offset, after=_cursor(after), index=index)
     return {
         "items": found.items,
         "total": found.total,
         "total_is_estimate": found.total_is_estimate,
+        "next": None if found.after is None else f"{found.after[0].isoformat()}|{found.after[1]}",
     }
+
+
+def _cursor(after: str | None) -> tuple[datetime, str] | None:
+    """``next`` from the previous page: its last mention's time and key."""
+    if after is None:
+        return None
+    moment, _, key = after.partition("|")
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or not key:
+        raise BadRequest("`after` is not a cursor from a previous page's `next`")
+    return parsed, key
 
 
 @router.get("/mentions/export")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pipeline.store import Cursor, one, rows
-from pipeline.store.scores import CURRENT_SCORE, SCORED
+from pipeline.store import Cursor, one, rollups, rows
+from pipeline.store.scores import SCORED
 from pipeline.store.search import MentionFilter
 
 Bucket = Literal["hour", "day"]
@@ -80,75 +80,53 @@ def overview_rows(
     brands: Sequence[str] = (),
     history: timedelta = timedelta(0),
 ) -> OverviewRows:
-    """Every row the Overview page needs; hourly counts reach ``history`` before ``f.since``."""
+    """Every row the Overview page needs; hourly counts reach ``history`` before ``f.since``.
+
+    The selection's cells are read once and every figure is grouped from them.
+    """
     before = Filters(None, f.until, f.brand, f.platform, f.lang)
     if f.since is not None:
         before = Filters(f.since - history, f.until, f.brand, f.platform, f.lang)
-    return OverviewRows(
-        filters=f,
-        bucket=bucket,
-        volume=volume(cur, f, bucket),
-        sentiment=sentiment(cur, f, bucket),
-        hourly=hourly_counts(cur, before),
-        negative_texts=negative_texts(cur, f),
-        share_of_voice=share_of_voice(cur, f, brands),
-        platforms=split(cur, f, "platform"),
-        languages=split(cur, f, "lang"),
-    )
+    cells_sql, params = _cells(f)
+    # One read of the selection, already in buckets: every figure below groups these few rows.
+    bucketed = f"""SELECT {_bucket(bucket)} AS hour, platform, brand, lang, sentiment,
+                          -1 AS urgency_level, sum(mentions)::BIGINT AS mentions
+                   FROM ({cells_sql}) GROUP BY ALL"""  # noqa: S608 - fixed fragments, ? params
+    cur.register("overview_cells", cur.sql(bucketed, params=params).to_arrow_table())
+    try:
+        every_brand: _Source = ("SELECT * FROM overview_cells", [])
+        if f.brand is not None:
+            others_sql, others_params = _cells(f.without_brand())
+            cur.register(
+                "overview_brands", cur.sql(others_sql, params=others_params).to_arrow_table()
+            )
+            every_brand = ("SELECT * FROM overview_brands", [])
+        selected: _Source = ("SELECT * FROM overview_cells", [])
+        return OverviewRows(
+            filters=f,
+            bucket=bucket,
+            volume=_volume(cur, selected, bucket),
+            sentiment=_sentiment(cur, selected, bucket),
+            hourly=hourly_counts(cur, before),
+            negative_texts=negative_texts(cur, f),
+            share_of_voice=_share_of_voice(cur, every_brand, brands),
+            platforms=_split(cur, selected, "platform"),
+            languages=_split(cur, selected, "lang"),
+        )
+    finally:
+        cur.unregister("overview_cells")
+        if f.brand is not None:
+            cur.unregister("overview_brands")
+
+
+# A cells query and its parameters (see ``_cells``).
+_Source = tuple[str, list[Any]]
 
 
 def _cells(f: Filters) -> tuple[str, list[Any]]:
-    """Counts per hour, platform, brand, language, sentiment and urgency for the selection.
-
-    Whole hours come from ``mention_hours``; the partial hours at either end of the range are
-    counted from the mentions themselves, so the figures are exact for any ``since``/``until``.
-    """
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, value in (("platform", f.platform), ("brand", f.brand), ("lang", f.lang)):
-        if value:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    first = _ceil_hour(f.since) if f.since is not None else None
-    last = _floor_hour(f.until) if f.until is not None else None
-    if first is not None:
-        clauses.append("hour >= ?")
-        params.append(first)
-    if last is not None:
-        clauses.append("hour < ?")
-        params.append(last)
-    hours_where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    sql = f"""SELECT hour, platform, brand, lang, sentiment, urgency_level, mentions
-              FROM mention_hours{hours_where}"""  # noqa: S608 - fixed fragments, ? params
-    edges: list[str] = []
-    edge_params: list[Any] = []
-    if first is not None:
-        edges.append("m.created_at < ?")
-        edge_params.append(first)
-    if last is not None:
-        edges.append("m.created_at >= ?")
-        edge_params.append(last)
-    if edges:
-        where, base_params = _mention_where(f)
-        joiner = " AND " if where else " WHERE "
-        sql += f"""
-            UNION ALL
-            SELECT date_trunc('hour', m.created_at), m.platform, coalesce(m.brand, ''),
-                   coalesce(m.lang, m.lang_hint, ''), coalesce(s.sentiment, ''),
-                   coalesce(s.urgency_level, -1), count(*)
-            FROM mentions m {CURRENT_SCORE}{where}{joiner}({" OR ".join(edges)})
-            GROUP BY ALL"""  # noqa: S608 - fixed fragments, ? params
-        params = [*params, *base_params, *edge_params]
-    return sql, params
-
-
-def _ceil_hour(value: datetime) -> datetime:
-    floor = _floor_hour(value)
-    return floor if floor == value else floor + timedelta(hours=1)
-
-
-def _floor_hour(value: datetime) -> datetime:
-    return _as_utc(value).replace(minute=0, second=0, microsecond=0)
+    return rollups.cells(
+        platform=f.platform, brand=f.brand, lang=f.lang, since=f.since, until=f.until
+    )
 
 
 def _bucket(bucket: Bucket) -> str:
@@ -158,7 +136,11 @@ def _bucket(bucket: Bucket) -> str:
 
 def volume(cur: Cursor, f: Filters, bucket: Bucket = "day") -> list[dict[str, Any]]:
     """Mentions per time bucket, platform and brand."""
-    cells, params = _cells(f)
+    return _volume(cur, _cells(f), bucket)
+
+
+def _volume(cur: Cursor, source: _Source, bucket: Bucket) -> list[dict[str, Any]]:
+    cells, params = source
     return rows(
         cur,
         f"""SELECT {_bucket(bucket)} AS bucket, platform, brand, sum(mentions)::BIGINT AS mentions
@@ -169,7 +151,11 @@ def volume(cur: Cursor, f: Filters, bucket: Bucket = "day") -> list[dict[str, An
 
 def sentiment(cur: Cursor, f: Filters, bucket: Bucket = "day") -> list[dict[str, Any]]:
     """Scored mentions per time bucket and current sentiment (negative, neutral, positive)."""
-    cells, params = _cells(f)
+    return _sentiment(cur, _cells(f), bucket)
+
+
+def _sentiment(cur: Cursor, source: _Source, bucket: Bucket) -> list[dict[str, Any]]:
+    cells, params = source
     return rows(
         cur,
         f"""SELECT {_bucket(bucket)} AS bucket,
@@ -197,13 +183,26 @@ def hourly_counts(cur: Cursor, f: Filters) -> list[tuple[datetime, int]]:
 
 def negative_texts(cur: Cursor, f: Filters, *, limit: int = NEGATIVE_TERMS_SAMPLE) -> list[str]:
     """The texts of the most recent mentions currently scored negative, lower-cased and folded."""
-    where, params = _mention_where(f)
+    cells, cell_params = _cells(f)
+    per_hour = cur.execute(
+        f"""SELECT hour, sum(mentions) FROM ({cells}) WHERE sentiment = 'negative'
+            GROUP BY hour ORDER BY hour DESC""",  # noqa: S608 - fixed fragments, ? params
+        cell_params,
+    ).fetchall()
+    # The newest hours holding ``limit`` negative mentions: only those need reading.
+    seen, since = 0, f.since
+    for hour, n in per_hour:
+        seen += int(n)
+        if seen >= limit:
+            since = max(_as_utc(hour), f.since) if f.since is not None else _as_utc(hour)
+            break
+    where, params = _mention_where(replace(f, since=since))
     joiner = " AND " if where else " WHERE "
     # Lower-casing and accent folding happen in the database, which is much faster at it.
     found = cur.execute(
         f"""SELECT strip_accents(lower(m.text)) FROM mentions m {SCORED}
             {where}{joiner}s.sentiment = 'negative'
-            ORDER BY m.created_at DESC LIMIT ?""",  # noqa: S608 - fixed fragments, ? params
+            ORDER BY m.created_at DESC, m.key LIMIT ?""",  # noqa: S608 - fixed fragments, ? params
         [*params, limit],
     ).fetchall()
     return [text for (text,) in found]
@@ -214,7 +213,11 @@ def share_of_voice(cur: Cursor, f: Filters, brands: Sequence[str] = ()) -> list[
 
     ``brands`` restricts the comparison to a brand and its competitors; empty means every brand.
     """
-    cells, params = _cells(f.without_brand())
+    return _share_of_voice(cur, _cells(f.without_brand()), brands)
+
+
+def _share_of_voice(cur: Cursor, source: _Source, brands: Sequence[str]) -> list[dict[str, Any]]:
+    cells, params = source
     if brands:
         extra = "brand IN (SELECT unnest(?))"
         params = [*params, list(brands)]
@@ -230,10 +233,14 @@ def share_of_voice(cur: Cursor, f: Filters, brands: Sequence[str] = ()) -> list[
 
 def split(cur: Cursor, f: Filters, by: Literal["platform", "lang"]) -> list[dict[str, Any]]:
     """Mentions per platform or per language, most first."""
+    return _split(cur, _cells(f), by)
+
+
+def _split(cur: Cursor, source: _Source, by: Literal["platform", "lang"]) -> list[dict[str, Any]]:
     # A fixed choice between two expressions, never caller text.
     column = "platform" if by == "platform" else "coalesce(nullif(lang, ''), 'und')"
     alias = "platform" if by == "platform" else "lang"
-    cells, params = _cells(f)
+    cells, params = source
     return rows(
         cur,
         f"""SELECT {column} AS {alias}, sum(mentions)::BIGINT AS mentions FROM ({cells})

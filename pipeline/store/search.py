@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.records import FINAL_STATUSES
-from pipeline.store import Cursor, rows, scalar
+from pipeline.store import Cursor, rollups, rows, scalar
 from pipeline.store.fulltext import FullTextIndex
 from pipeline.store.scores import CURRENT_SCORE
 
@@ -95,6 +95,7 @@ class MentionPage:
     items: list[dict[str, Any]]
     total: int
     total_is_estimate: bool = False
+    after: tuple[datetime, str] | None = None  # where the next page starts (newest-first lists)
 
 
 def mentions(
@@ -116,6 +117,7 @@ def page(
     *,
     limit: int = 50,
     offset: int = 0,
+    after: tuple[datetime, str] | None = None,
     index: FullTextIndex | None = None,
 ) -> MentionPage:
     """Mentions matching ``filters``: newest first, or best match first when searching ``q``
@@ -123,14 +125,35 @@ def page(
     if filters.q and filters.q.strip() and index is not None:
         return _search(cur, filters, index, limit=limit, offset=offset)
     where, params = filters.where()
-    base = f"FROM mentions m {CURRENT_SCORE}{where}"
-    total = int(scalar(cur, f"SELECT count(*) {base}", params))
+    scored = filters.sentiment or filters.min_urgency is not None
+    base = f"FROM mentions m {CURRENT_SCORE if scored else ''}{where}"
+    if filters.q or filters.case:
+        total = int(scalar(cur, f"SELECT count(*) {base}", params))
+    else:  # the hourly counts hold every other filter: no need to count the mentions
+        total = rollups.count(
+            cur, platform=filters.platform, brand=filters.brand, lang=filters.lang,
+            since=filters.since, until=filters.until, sentiment=filters.sentiment,
+            min_urgency=filters.min_urgency,
+        )  # fmt: skip
+    keyset, keyset_params = "", []
+    if after is not None:
+        joiner = " AND " if where else " WHERE "
+        keyset = f"{joiner}(m.created_at < ? OR (m.created_at = ? AND m.key > ?))"
+        keyset_params = [after[0], after[0], after[1]]
+    # The page's keys first (Top-N over the mentions alone), then their columns.
     items = rows(
         cur,
-        f"SELECT {MENTION_COLUMNS} {base} ORDER BY m.created_at DESC, m.key LIMIT ? OFFSET ?",
-        [*params, limit, offset],
+        f"""SELECT {MENTION_COLUMNS}
+            FROM (SELECT m.key {base}{keyset}
+                  ORDER BY m.created_at DESC, m.key LIMIT ? OFFSET ?) page
+            JOIN mentions m ON m.key = page.key {CURRENT_SCORE}
+            ORDER BY m.created_at DESC, m.key""",  # noqa: S608 - fixed fragments, ? params
+        [*params, *keyset_params, limit, offset],
     )
-    return MentionPage(items, total)
+    following = None
+    if len(items) == limit:
+        following = (items[-1]["created_at"], items[-1]["key"])
+    return MentionPage(items, total, after=following)
 
 
 def _search(
@@ -240,18 +263,23 @@ class CaseFilter:
 def cases(
     cur: Cursor, filters: CaseFilter, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[dict[str, Any]], int]:
+    """The queue: open cases first, then by the due time of the clock that matters now,
+    priority and urgency; with the text and link of the mention that opened each."""
     where, params = filters.where()
-    base = f"FROM cases c JOIN mentions m ON m.key = c.mention_key{where}"
-    total = int(scalar(cur, f"SELECT count(*) {base}", params))
+    total = int(scalar(cur, f"SELECT count(*) FROM cases c{where}", params))  # noqa: S608 - fixed fragments
+    # The page of cases first, then the text of their mentions (a lookup per case, not a scan).
     items = rows(
         cur,
-        f"""SELECT c.*, m.text AS text, m.url AS url,
-                CASE WHEN c.first_response_at IS NULL THEN c.first_response_due
-                     ELSE c.resolution_due END AS sla_due
-            {base}
-            ORDER BY (c.status IN ('closed', 'dismissed')), sla_due NULLS LAST,
-                     c.priority DESC, c.urgency_level DESC, c.id
-            LIMIT ? OFFSET ?""",
+        f"""SELECT c.*, m.text AS text, m.url AS url
+            FROM (SELECT c.*, CASE WHEN c.first_response_at IS NULL THEN c.first_response_due
+                                   ELSE c.resolution_due END AS sla_due
+                  FROM cases c{where}
+                  ORDER BY (c.status IN ('closed', 'dismissed')), sla_due NULLS LAST,
+                           c.priority DESC, c.urgency_level DESC, c.id
+                  LIMIT ? OFFSET ?) c
+            JOIN mentions m ON m.key = c.mention_key
+            ORDER BY (c.status IN ('closed', 'dismissed')), c.sla_due NULLS LAST,
+                     c.priority DESC, c.urgency_level DESC, c.id""",  # noqa: S608 - fixed fragments, ? params
         [*params, limit, offset],
     )
     return items, total

@@ -161,3 +161,19 @@ def test_the_queue_warns_by_the_teams_warn_before_in_business_time(store, exampl
     assert case["team"] == "crisis"
     assert [s["state"] for s in states] == ["ok", "warning", "breached"]
     assert {s["clock"] for s in states} == {"first_response"}
+
+
+def test_pages_follow_each_other_by_cursor_as_by_offset(client):
+    by_offset = [client.get("/mentions", params={"limit": 1, "offset": i}).json() for i in range(3)]
+    keys, after = [], None
+    while True:
+        params = {"limit": 1, **({"after": after} if after else {})}
+        found = client.get("/mentions", params=params).json()
+        keys += [m["key"] for m in found["items"]]
+        after = found["next"]
+        if not found["items"] or after is None:
+            break
+    assert keys == [page["items"][0]["key"] for page in by_offset]
+    assert by_offset[0]["total"] == 3 and len(set(keys)) == 3
+    refused = client.get("/mentions", params={"after": "yesterday|x:1"})
+    assert refused.status_code == 400 and "cursor" in refused.json()["detail"]

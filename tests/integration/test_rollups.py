@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pipeline.records import Mention, Page
 from pipeline.stages.ingest import store_page
-from pipeline.store import Store, rows, scores
+from pipeline.store import Store, rollups, rows, scores
 from pipeline.store import aggregates as agg
 from pipeline.store.search import MentionFilter
 
@@ -113,3 +113,35 @@ def test_hourly_counts_equal_counting_the_mentions(tmp_path_factory, plan, since
             agg.Filters(since=start, until=start + timedelta(minutes=length)),
         ):
             assert _from_cells(store, f) == _direct(store, f)
+            assert _negatives(store, f) == _direct_negatives(store, f)
+            narrow = MentionFilter(platform="x", sentiment="negative", since=f.since, until=f.until)
+            where, params = narrow.where()
+            with store.read() as cur:
+                direct = cur.execute(
+                    f"""SELECT count(*) FROM mentions m
+                        LEFT JOIN current_scores s ON s.mention_key = m.key{where}""",
+                    params,
+                ).fetchone()[0]
+                counted = rollups.count(
+                    cur, platform="x", sentiment="negative", since=f.since, until=f.until
+                )
+            assert counted == direct
+
+
+def _negatives(store: Store, f: agg.Filters) -> list[str]:
+    with store.read() as cur:
+        return agg.negative_texts(cur, f, limit=3)
+
+
+def _direct_negatives(store: Store, f: agg.Filters) -> list[str]:
+    """The newest three negative texts, read the plain way."""
+    where, params = MentionFilter(since=f.since, until=f.until).where()
+    joiner = " AND " if where else " WHERE "
+    with store.read() as cur:
+        found = cur.execute(
+            f"""SELECT strip_accents(lower(m.text)) FROM mentions m
+                JOIN current_scores s ON s.mention_key = m.key{where}{joiner}s.sentiment = 'negative'
+                ORDER BY m.created_at DESC, m.key LIMIT 3""",
+            params,
+        ).fetchall()
+    return [text for (text,) in found]
