@@ -327,17 +327,9 @@ def record(cur: Cursor, case: CaseRow) -> CaseRecord:
     case_id = case.id
     mention = one(cur, _MENTION + " WHERE m.key = ?", [case.mention_key])
     thread_key = (mention or {}).get("thread_key") or case.mention_key
-    thread = rows(
-        cur,
-        _MENTION + " WHERE m.thread_key = ? OR m.key = ? ORDER BY m.created_at",
-        [thread_key, thread_key],
-    )
-    attached = rows(
-        cur,
-        _MENTION + " JOIN case_mentions cm ON cm.mention_key = m.key"
-        " WHERE cm.case_id = ? ORDER BY m.created_at",
-        [case_id],
-    )
+    thread = _mentions(cur, thread_keys(cur, thread_key))
+    gathered = cur.execute("SELECT mention_key FROM case_mentions WHERE case_id = ?", [case_id])
+    attached = _mentions(cur, [key for (key,) in gathered.fetchall()])
     author = one(cur, "SELECT * FROM authors WHERE key = ?", [case.author_key])
     events = rows(cur, "SELECT * FROM case_events WHERE case_id = ? ORDER BY id", [case_id])
     for event in events:
@@ -355,6 +347,19 @@ def record(cur: Cursor, case: CaseRow) -> CaseRecord:
     )
 
 
+def thread_keys(cur: Cursor, thread_key: str) -> list[str]:
+    """The keys of a thread: its first post and every reply (looked up by index, not scanned)."""
+    replies = cur.execute("SELECT key FROM mentions WHERE thread_key = ?", [thread_key])
+    return [thread_key, *(key for (key,) in replies.fetchall() if key != thread_key)]
+
+
+def _mentions(cur: Cursor, keys: list[str]) -> list[dict[str, Any]]:
+    """These mentions with their current scores, oldest first."""
+    if not keys:
+        return []
+    return rows(cur, _MENTION + " WHERE m.key = ANY(?) ORDER BY m.created_at", [keys])
+
+
 def author_history(
     cur: Cursor, author_key: str, *, exclude_case: str | None = None
 ) -> list[dict[str, Any]]:
@@ -370,10 +375,10 @@ def author_history(
         cur,
         """SELECT 'case' AS type, c.id AS ref, c.platform, c.status AS detail,
                   c.opened_at AS happened_at
-               FROM cases c WHERE c.author_key IN (SELECT unnest(?)) AND c.id <> ?
+               FROM cases c WHERE c.author_key = ANY(?) AND c.id <> ?
            UNION ALL
            SELECT 'mention', m.key, m.platform, left(m.text, 140), m.created_at
-               FROM mentions m WHERE m.author_key IN (SELECT unnest(?))
+               FROM mentions m WHERE m.author_key = ANY(?)
            ORDER BY happened_at DESC LIMIT 50""",
         [keys, exclude_case or "", keys],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.store import Cursor, rows
+from pipeline.store import Cursor, cases, rows
 
 
 def platforms(cur: Cursor) -> list[str]:
@@ -23,9 +23,8 @@ def thread(cur: Cursor, thread_key: str) -> list[dict[str, Any]]:
     """The mentions of one thread (its first post and the replies), oldest first."""
     return rows(
         cur,
-        """SELECT key, author, text, created_at FROM mentions WHERE thread_key = ? OR key = ?
-           ORDER BY created_at""",
-        [thread_key, thread_key],
+        "SELECT key, author, text, created_at FROM mentions WHERE key = ANY(?) ORDER BY created_at",
+        [cases.thread_keys(cur, thread_key)],
     )
 
 
