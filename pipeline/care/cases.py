@@ -170,7 +170,10 @@ class CaseService:
         with self.store.transaction() as cur:
             shifts = people_q.shift_overrides(cur)
             for team in self.settings.teams:
-                waiting = q.unassigned(cur, team.name) if team.agents else []
+                loads = q.open_loads(cur, team.name)
+                if not routing.available_agents(team, routing.CaseFacts(), loads, shifts=shifts):
+                    continue  # nobody can take a case now: nothing to look at
+                waiting = q.unassigned(cur, team.name)
                 if not waiting:
                     continue
                 facts = [
@@ -178,8 +181,8 @@ class CaseService:
                     for c in waiting
                 ]
                 assignments, _loads, _last = routing.dispatch(
-                    team, facts, q.open_loads(cur, team.name),
-                    last_assigned=q.last_assignee(cur, team.name), shifts=shifts,
+                    team, facts, loads, last_assigned=q.last_assignee(cur, team.name),
+                    shifts=shifts,
                 )  # fmt: skip
                 for row, assignment in zip(waiting, assignments, strict=True):
                     if assignment is None:
