@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -174,27 +175,35 @@ class Service:
             next_run = mq.next_run_at(cur, name)
         return next_run is None or next_run <= now
 
-    def _score_and_triage(self, report: CycleReport, *, max_batches: int = 20) -> None:
+    def _score_and_triage(self, report: CycleReport) -> None:
+        """Drain the scoring backlog newest first, triaging after every batch, so the queue
+        fills at the model's speed; a stop request is honoured between batches (a batch is one
+        transaction: written whole or not at all)."""
         try:
             classifier = self.classifier
         except EscuchaError as exc:
             self.classifier_error = str(exc)
             report.errors.append(str(exc))
             return
-        try:
-            for _ in range(max_batches):
+        deadline = time.monotonic() + self.settings.service.score_budget.total_seconds()
+        while not self._stop.is_set():
+            try:
                 scored = score_pending(
                     self.store, classifier, self.matcher, batch=self.settings.service.score_batch
                 )
-                report.scored += scored
-                if scored == 0:
-                    break
-        except EscuchaError as exc:  # unscored mentions wait; replies and alerts still go out
-            logger.error("scoring failed: %s", exc)
-            report.errors.append(str(exc))
+            except EscuchaError as exc:  # unscored mentions wait; replies and alerts still go out
+                logger.error("scoring failed: %s", exc)
+                report.errors.append(str(exc))
+                scored = 0
+            report.scored += scored
+            self._triage(report)
+            if scored == 0 or time.monotonic() >= deadline:
+                break
+        report.assigned = self.cases.dispatch_waiting()
+
+    def _triage(self, report: CycleReport) -> None:
         while step := triage_pending(self.store, self.settings, cases=self.cases, clock=self.clock):
             report.triage += step
-        report.assigned = self.cases.dispatch_waiting()
 
     def poll_private_messages(self) -> int:
         """Read customers' private replies from every channel and record them on their cases."""

@@ -69,9 +69,10 @@ class ServiceSettings(_Model):
     ui_language: Literal["es", "en"] = "es"
     tick: timedelta = timedelta(seconds=1)
     score_batch: int = Field(64, ge=1)
+    score_budget: timedelta = timedelta(seconds=10)  # scoring time per cycle before other work
     case_max_age: timedelta = timedelta(days=3)  # older mentions are listened to, not answered
 
-    _tick = field_validator("tick", "case_max_age", mode="before")(parse_duration)
+    _tick = field_validator("tick", "score_budget", "case_max_age", mode="before")(parse_duration)
 
 
 class ModelSettings(_Model):

@@ -50,7 +50,8 @@ class PendingMention:
 
 
 def pending(cur: Cursor, limit: int) -> list[PendingMention]:
-    """The oldest mentions not scored yet, with the author's contacts in the 3 days before."""
+    """The newest mentions not scored yet (a backlog drains from what can still be answered),
+    with the author's contacts in the 3 days before."""
     found = rows(
         cur,
         """SELECT m.key, m.text, m.title, m.lang_hint, m.platform, m.rating,
@@ -58,7 +59,7 @@ def pending(cur: Cursor, limit: int) -> list[PendingMention]:
                (SELECT count(*) FROM mentions p WHERE p.author_key = m.author_key
                   AND p.created_at < m.created_at
                   AND p.created_at > m.created_at - INTERVAL 3 DAY) AS prior_contacts
-           FROM mentions m WHERE m.stage = 'new' ORDER BY m.created_at LIMIT ?""",
+           FROM mentions m WHERE m.stage = 'new' ORDER BY m.created_at DESC, m.key LIMIT ?""",
         [limit],
     )
     return [
