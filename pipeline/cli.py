@@ -18,7 +18,13 @@ from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from pipeline.errors import EscuchaError, InputError
@@ -176,6 +182,9 @@ def run(
 def import_(
     file: Annotated[Path, typer.Argument(help="A JSONL or CSV file of mentions.")],
     platform: Annotated[str, typer.Option(help="Platform the mentions come from (x, forum...).")],
+    score: Annotated[
+        bool, typer.Option("--score", help="Also score every unscored mention now, with progress.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Import mentions from a JSONL or CSV file; bad rows are reported, the rest stored."""
@@ -215,6 +224,8 @@ def import_(
                 done, total = source.progress(page)
                 progress.update(task, completed=done, total=total)
         fulltext.index_pending(store, limit=None)  # searchable as soon as the command ends
+        if score:
+            _score_backlog(store, settings)
     except EscuchaError as exc:
         raise _fail(exc) from exc
     finally:
@@ -228,6 +239,36 @@ def import_(
         f"{imported} rows read: {counts.new} new, {counts.edited} edited, "
         f"{counts.unchanged} already stored; {len(bad_rows)} bad rows skipped."
     )
+
+
+def _score_backlog(store: Any, settings: Settings) -> None:
+    """Score every unscored mention, newest first, in the service's batches, with progress."""
+    from classifiers import load_classifier
+    from pipeline.stages.enrich import BrandMatcher
+    from pipeline.stages.score import score_pending
+    from pipeline.store import scores
+
+    with store.read() as cur:
+        waiting = scores.waiting(cur)
+    if not waiting:
+        return
+    classifier = load_classifier(settings.model)
+    matcher = BrandMatcher.from_settings(settings)
+    batch = settings.service.score_batch
+    with Progress(
+        TextColumn("[bold]scoring[/] {task.completed:,.0f}/{task.total:,.0f}"),
+        BarColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("scoring", total=waiting, rate="")
+        started = time.monotonic()
+        while done := score_pending(store, classifier, matcher, batch=batch):
+            progress.advance(task, done)
+            elapsed = time.monotonic() - started
+            rate = progress.tasks[0].completed / elapsed if elapsed else 0.0
+            progress.update(task, rate=f"{rate:,.0f} mentions/s")
 
 
 def _read_lines(handle: IO[str]) -> Iterator[tuple[int, str]]:

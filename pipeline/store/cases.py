@@ -365,10 +365,10 @@ def author_history(
 ) -> list[dict[str, Any]]:
     """The author's cases and mentions on every channel linked to the same customer."""
     customer = cur.execute("SELECT customer_id FROM authors WHERE key = ?", [author_key])
-    found = customer.fetchone()
+    row = customer.fetchone()
     keys = [author_key]
-    if found is not None and found[0] is not None:  # accounts linked into one customer
-        linked = cur.execute("SELECT key FROM authors WHERE customer_id = ?", [found[0]])
+    if row is not None and row[0] is not None:  # accounts linked into one customer
+        linked = cur.execute("SELECT key FROM authors WHERE customer_id = ?", [row[0]])
         keys = sorted({author_key, *(key for (key,) in linked.fetchall())})
     found = rows(
         cur,

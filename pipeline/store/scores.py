@@ -67,6 +67,12 @@ def pending(cur: Cursor, limit: int) -> list[PendingMention]:
     ]
 
 
+def waiting(cur: Cursor) -> int:
+    """How many mentions wait to be scored."""
+    found = cur.execute("SELECT count(*) FROM mentions WHERE stage = 'new'").fetchone()
+    return int(found[0]) if found else 0
+
+
 def write(cur: Cursor, batch: pa.Table) -> None:
     """Store a batch of scores (``SCORE_SCHEMA``): history, current score and the mentions'
     language, brand and near-duplicate cluster, all in the caller's transaction."""

@@ -116,3 +116,22 @@ def test_classify_follows_the_contract_and_names_a_bad_line(tmp_path):
     )
     assert "skipped" in skipped.stderr
     assert len((tmp_path / "o3.jsonl").read_text().splitlines()) == 1
+
+
+def test_import_with_score_leaves_nothing_unscored(workdir):
+    data = workdir / "mentions.jsonl"
+    data.write_text(
+        '{"id": "1", "text": "Orbita lleva tres días sin fibra", "author": "ana", "created_at": "2026-01-02T10:00:00Z"}\n'
+        '{"id": "2", "text": "Thanks Orbita, all fixed", "author": "bob", "created_at": "2026-01-02T11:00:00Z"}\n'
+    )
+    escucha("import", str(data), "--platform", "forum", "--score", cwd=workdir)
+    import duckdb
+
+    with duckdb.connect(str(workdir / "escucha.duckdb"), read_only=True) as db:
+        stages = dict(db.execute("SELECT stage, count(*) FROM mentions GROUP BY 1").fetchall())
+        sentiments = db.execute(
+            "SELECT m.native_id, s.sentiment FROM mentions m JOIN current_scores s"
+            " ON s.mention_key = m.key ORDER BY 1"
+        ).fetchall()
+    assert "new" not in stages and sum(stages.values()) == 2
+    assert [native for native, _ in sentiments] == ["1", "2"]
