@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.store import Cursor, rows, scalar
-from pipeline.store.scores import SCORED
+from pipeline.store import Cursor, rollups, rows, scalar
 
 # An alert row counts as "alerted" for the cooldown unless its delivery failed or was dropped.
 _ALERTED = ("sent", "deferred", "recorded")
@@ -138,12 +137,12 @@ def hourly_counts(
     cur: Cursor, *, brands: Sequence[str], since: datetime
 ) -> dict[str, list[tuple[datetime, int]]]:
     """Mentions per brand and hour since ``since``, in time order (hours with none are absent)."""
+    cells, params = rollups.cells(since=since)
     found = rows(
         cur,
-        """SELECT brand, date_trunc('hour', created_at) AS hour, count(*) AS n
-           FROM mentions WHERE brand IN (SELECT unnest(?)) AND created_at >= ?
-           GROUP BY 1, 2 ORDER BY 2, 1""",
-        [list(brands), since],
+        f"""SELECT brand, hour, sum(mentions) AS n FROM ({cells})
+            WHERE brand IN (SELECT unnest(?)) GROUP BY 1, 2 ORDER BY 2, 1""",  # noqa: S608 - fixed fragments
+        [*params, list(brands)],
     )
     series: dict[str, list[tuple[datetime, int]]] = {}
     for row in found:
@@ -156,15 +155,15 @@ def hourly_sentiment(
 ) -> dict[str, list[tuple[datetime, int, int]]]:
     """Negative and scored mentions per brand and hour since ``since``, each mention counted once
     by its current score (a re-scored mention is not counted twice)."""
+    cells, params = rollups.cells(since=since)
     found = rows(
         cur,
-        f"""SELECT m.brand, date_trunc('hour', m.created_at) AS hour,
-               count(*) FILTER (WHERE s.sentiment = 'negative') AS negative,
-               count(*) AS total
-            FROM mentions m {SCORED}
-            WHERE m.brand IN (SELECT unnest(?)) AND m.created_at >= ?
-            GROUP BY 1, 2 ORDER BY 2, 1""",  # noqa: S608 - fixed join fragment
-        [list(brands), since],
+        f"""SELECT brand, hour,
+               coalesce(sum(mentions) FILTER (WHERE sentiment = 'negative'), 0) AS negative,
+               sum(mentions) AS total
+            FROM ({cells}) WHERE brand IN (SELECT unnest(?)) AND sentiment <> ''
+            GROUP BY 1, 2 ORDER BY 2, 1""",  # noqa: S608 - fixed fragments
+        [*params, list(brands)],
     )
     series: dict[str, list[tuple[datetime, int, int]]] = {}
     for row in found:
