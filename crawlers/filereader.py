@@ -1,7 +1,10 @@
 """Read JSONL and CSV files into Mention records: rows validated one by one, bad rows by line.
 
 Files are streamed line by line in pages; a bad row is reported with its line number and the reason
-and the rest is read. ``start_line``/``start_offset`` resume a read after the rows already consumed.
+and the rest is read. A row is bad when it does not validate, when one of its lines is not UTF-8, or
+when a field is longer than the caps in ``pipeline.records`` (a row of megabytes is refused whole,
+not stored cut: it is a broken export or an attack, and a cut text would be read as the full one).
+``start_line``/``start_offset`` resume a read after the rows already consumed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from typing import Any, BinaryIO, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError, InputError
-from pipeline.records import Mention, utc
+from pipeline.records import (
+    MAX_AUTHOR_CHARS,
+    MAX_ID_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_URL_CHARS,
+    Mention,
+    utc,
+)
 
 FileFormat = Literal["jsonl", "csv"]
 FIELDS: tuple[str, ...] = (
@@ -57,14 +67,14 @@ class ImportRow(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, allow_inf_nan=False)
 
-    id: str = Field(min_length=1)
-    text: str | None = None
-    author: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    text: str | None = Field(None, max_length=MAX_TEXT_CHARS)
+    author: str = Field(min_length=1, max_length=MAX_AUTHOR_CHARS)
     created_at: datetime
-    url: str | None = None
-    lang: str | None = None
+    url: str | None = Field(None, max_length=MAX_URL_CHARS)
+    lang: str | None = Field(None, max_length=35)  # the longest BCP 47 tags
     rating: float | None = Field(None, ge=0)
-    parent_id: str | None = None
+    parent_id: str | None = Field(None, max_length=MAX_ID_CHARS)
     author_followers: int | None = Field(None, ge=0)
     likes: int = Field(0, ge=0)
     replies: int = Field(0, ge=0)
@@ -170,6 +180,9 @@ def _reason(error: ValidationError) -> str:
         message = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "missing" or item.get("input", "") is None:
             message = "missing"
+        elif item["type"] == "string_too_long":
+            got = len(item.get("input") or "")
+            message = f"{got:,} characters; at most {item['ctx']['max_length']:,} are stored"
         elif field and field != "text" and item["type"] != "value_error":
             message = f"{message} (got {_clip(item.get('input'))})"
         parts.append(f"{field}: {message}" if field else message)
@@ -204,13 +217,18 @@ def detect_format(path: Path, head: bytes) -> FileFormat:
 
 
 class _Lines:
-    """Decoded lines of a binary file, counting line numbers and bytes consumed as they go."""
+    """Decoded lines of a binary file, counting line numbers and bytes consumed as they go.
+
+    A line that is not UTF-8 is decoded with replacement characters and remembered in
+    ``undecodable`` (line number -> reason), so the row it belongs to is reported, not stored.
+    """
 
     def __init__(self, handle: BinaryIO, path: str, line: int, offset: int) -> None:
         self.handle = handle
         self.path = path
         self.line = line
         self.offset = offset
+        self.undecodable: dict[int, str] = {}
 
     def __iter__(self) -> Iterator[str]:
         for raw in self.handle:
@@ -226,12 +244,23 @@ class _Lines:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InputError(
-                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
-                path=self.path,
-                line=self.line,
-                hint=_UTF8_HINT,
-            ) from None
+            self.undecodable[self.line] = (
+                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                "save the file as UTF-8"
+            )
+            return raw.decode("utf-8", "replace")
+
+    def take_undecodable(self, first: int, last: int) -> str | None:
+        """Why a line from ``first`` to ``last`` is not UTF-8 (the first such), or None."""
+        reasons = [self.undecodable.pop(n) for n in sorted(self.undecodable) if first <= n <= last]
+        return reasons[0] if reasons else None
+
+    def refuse_undecodable(self) -> None:
+        """Raise InputError when the current line (a header) is not UTF-8."""
+        reason = self.take_undecodable(self.line, self.line)
+        if reason is not None:
+            message = reason.removesuffix("; save the file as UTF-8")
+            raise InputError(message, path=self.path, line=self.line, hint=_UTF8_HINT)
 
 
 def read_file(
@@ -296,6 +325,10 @@ def _jsonl_records(lines: _Lines) -> Iterator[Record]:
     for text in lines:
         if not text.strip():
             continue
+        undecodable = lines.take_undecodable(lines.line, lines.line)
+        if undecodable is not None:
+            yield lines.line, undecodable
+            continue
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -318,6 +351,7 @@ def _csv_records(lines: _Lines, start_line: int, start_offset: int | None) -> It
     header_line = next(iter(lines), None)
     if header_line is None:
         return
+    lines.refuse_undecodable()  # without its header no row of the file can be read
     delimiter = max((",", ";", "\t"), key=header_line.count)
     header = next(csv.reader([header_line], delimiter=delimiter), [])
     columns = [name.strip().lower() for name in header]
@@ -343,10 +377,13 @@ def _csv_records(lines: _Lines, start_line: int, start_offset: int | None) -> It
             return
         except csv.Error as exc:
             raise InputError(f"malformed CSV ({exc})", path=lines.path, line=first) from None
+        undecodable = lines.take_undecodable(first, lines.line)
         if not values or (len(values) == 1 and not values[0].strip()):
             first = lines.line + 1
             continue
-        if len(values) != len(columns):
+        if undecodable is not None:
+            yield first, undecodable
+        elif len(values) != len(columns):
             yield (
                 first,
                 (

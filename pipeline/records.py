@@ -37,6 +37,23 @@ OPEN_STATUSES: Final[tuple[str, ...]] = (
 )
 FINAL_STATUSES: Final[tuple[str, ...]] = ("closed", "dismissed")
 
+# The most a mention may hold, in characters. A long article fits; a file row of megabytes does not
+# (it would stall language detection, scoring and search). An import reports a row over a cap as a
+# bad row; ingest cuts what any other connector brings to these lengths.
+MAX_TEXT_CHARS: Final = 100_000
+MAX_TITLE_CHARS: Final = 1_000
+MAX_AUTHOR_CHARS: Final = 500
+MAX_URL_CHARS: Final = 4_096
+MAX_ID_CHARS: Final = 500  # native ids, parent ids (imports only: an id cannot be cut)
+FIELD_CAPS: Final[Mapping[str, int]] = {
+    "text": MAX_TEXT_CHARS,
+    "title": MAX_TITLE_CHARS,
+    "author": MAX_AUTHOR_CHARS,
+    "author_name": MAX_AUTHOR_CHARS,
+    "author_id": MAX_ID_CHARS,
+    "url": MAX_URL_CHARS,
+}
+
 
 def utc(value: datetime) -> datetime:
     """Return ``value`` as an aware UTC datetime; naive values are taken to be UTC already."""

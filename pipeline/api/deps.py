@@ -9,8 +9,11 @@ from fastapi import Depends, Query, Request
 from pipeline.service import Service
 from pipeline.store import Store
 
+# Paging bounds: the database counts rows in 64-bit integers, so an unbounded offset is a 500
+# waiting to happen; a billion rows is far beyond any listing a person pages through.
+MAX_OFFSET = 1_000_000_000
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Urgency = Annotated[int | None, Query(ge=0, le=3)]
 
 

@@ -2,14 +2,15 @@
 
 A page is written in a handful of set-based statements (the page goes in as an Arrow table), so
 importing or replaying thousands of mentions costs milliseconds per page, not per row.
+Whatever a connector brings, no field is stored longer than its cap in ``pipeline.records``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from pipeline.records import Page, utcnow
+from pipeline.records import FIELD_CAPS, Mention, Page, utcnow
 from pipeline.store import Store
 from pipeline.store import mentions as q
 
@@ -38,7 +39,7 @@ def store_page(store: Store, source: str, platform: str, page: Page) -> IngestRe
     result = IngestResult()
     now = utcnow()
     # Last occurrence wins inside a page, so a page repeating a key stores it once.
-    unique = {m.key: (m if m.source else m.with_source(source)) for m in page.mentions}
+    unique = {m.key: _bounded(m if m.source else m.with_source(source)) for m in page.mentions}
     with store.transaction() as cur:
         if unique:
             known = q.existing_hashes(cur, list(unique))
@@ -54,3 +55,20 @@ def store_page(store: Store, source: str, platform: str, page: Page) -> IngestRe
         "stored page", extra={"source": source, "new": result.new, "edited": result.edited}
     )
     return result
+
+
+def _bounded(mention: Mention) -> Mention:
+    """``mention`` with each field cut to its cap (the last line of defence; imports refuse such
+    rows before they get here). Logs the key and the fields cut, never their content."""
+    cut: dict[str, str] = {}
+    for name, cap in FIELD_CAPS.items():
+        value = getattr(mention, name)
+        if value is not None and len(value) > cap:
+            cut[name] = value[:cap]
+    if not cut:
+        return mention
+    logger.warning(
+        "cut over-long fields of a mention",
+        extra={"key": mention.key, "source": mention.source, "fields": sorted(cut)},
+    )
+    return replace(mention, **cut)  # type: ignore[arg-type]

@@ -190,18 +190,18 @@ def test_files_source_watches_a_folder(db: Store, tmp_path: Path) -> None:
 
     shutil.copy(DATA / "mentions.csv", inbox / "b.csv")
     (inbox / "latin1.csv").write_bytes(
-        "id,text,author,created_at\nz1,caña,pepe,2024-01-01\n".encode("latin-1")
+        "id,text,author,created_at,año\nz1,caña,pepe,2024-01-01,2024\n".encode("latin-1")
     )
     third = poll_source(db, source)
     assert third.ingest.new == 3  # b.csv; latin1.csv fails without stopping the others
     assert third.error is not None
-    assert "latin1.csv:2: not valid UTF-8" in third.error
+    assert "latin1.csv:1: not valid UTF-8" in third.error
     assert len(_keys(db)) == 7
 
     # The failed file is not retried until it changes; then it is.
     assert poll_source(db, source).error is None
     (inbox / "latin1.csv").write_text(
-        "id,text,author,created_at\nz1,caña,pepe,2024-01-01\n", encoding="utf-8"
+        "id,text,author,created_at,año\nz1,caña,pepe,2024-01-01,2024\n", encoding="utf-8"
     )
     assert poll_source(db, source).ingest.new == 1
 

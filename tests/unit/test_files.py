@@ -112,7 +112,7 @@ def test_customer_text_is_not_echoed_in_reasons() -> None:
         (b"id,text,author,created_at,id\n", "repeated column id"),
         (b'[{"id": 1}]\n', "holds a JSON array"),
         (
-            "id,text,author,created_at\n1,ca\u00f1a,a,2024-01-01\n".encode("latin-1"),
+            "id,t\u00e9xt,author,created_at\n1,ca\u00f1a,a,2024-01-01\n".encode("latin-1"),
             "not valid UTF-8",
         ),
         ("id,text\n".encode("utf-16"), "UTF-16"),
@@ -127,8 +127,8 @@ def test_unreadable_files_raise_input_error_with_where(
     with pytest.raises(InputError, match=message) as info:
         _read_all(path)
     assert info.value.path == str(path)
-    if "UTF-8" in message:
-        assert info.value.line == 2
+    if "UTF-8" in message:  # a header that is not UTF-8 (a row that is not is one bad row)
+        assert info.value.line == 1
         assert "column 5" in str(info.value)
         assert "iconv" in str(info.value)
 
