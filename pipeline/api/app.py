@@ -132,8 +132,8 @@ class StrictJSONBodies:
             received.append(message)
             size += len(message.get("body", b""))
             if size > MAX_BODY_BYTES:
-                error = {"detail": f"the request body is over {MAX_BODY_BYTES:,} bytes"}
-                await JSONResponse(error, status_code=413)(scope, receive, send)
+                too_big = {"detail": f"the request body is over {MAX_BODY_BYTES:,} bytes"}
+                await JSONResponse(too_big, status_code=413)(scope, receive, send)
                 return
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break
