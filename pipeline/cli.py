@@ -297,6 +297,39 @@ def _parse_classify_line(number: int, line: str, path: str) -> tuple[str, Any]:
     return str(data["id"]), item
 
 
+def _classify_progress(to_stdout: bool) -> Progress:
+    """Texts/s and ETA on stderr when a person watches it; nothing in pipes, files or CI."""
+    shown = console.is_interactive and not os.environ.get("CI")
+    if to_stdout and out.is_terminal:
+        shown = False  # the results themselves are scrolling past
+    return Progress(
+        TextColumn("[bold]classifying[/] {task.fields[texts]:,} texts"),
+        BarColumn(),
+        TextColumn("{task.fields[rate]:,.0f} texts/s"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not shown,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+
+
+def _size(reader: IO[str]) -> int | None:
+    """Bytes in the input where it is a file (the bar's total), else ``None`` (no ETA)."""
+    try:
+        return os.fstat(reader.fileno()).st_size if Path(reader.name).is_file() else None
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+
+
+def _position(reader: IO[str]) -> int | None:
+    """Bytes read so far (to the read-ahead buffer), without disturbing line iteration."""
+    try:
+        return int(reader.buffer.tell())  # type: ignore[attr-defined]
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 @app.command()
 def classify(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="'-' for stdin.")],
@@ -320,9 +353,12 @@ def classify(
         reader = sys.stdin if source == "-" else input_path.open(encoding="utf-8")
         tmp = None if str(output) == "-" else output.with_name(output.name + ".partial")
         writer = sys.stdout if tmp is None else tmp.open("w", encoding="utf-8")
+        progress = _classify_progress(str(output) == "-")
+        task = progress.add_task("classify", total=_size(reader), texts=0, rate=0.0)
         try:
             ids: list[str] = []
             items: list[Any] = []
+            started = time.monotonic()
 
             def flush() -> None:
                 nonlocal written
@@ -332,7 +368,10 @@ def classify(
                 written += len(ids)
                 ids.clear()
                 items.clear()
+                rate = written / max(time.monotonic() - started, 1e-9)
+                progress.update(task, completed=_position(reader), texts=written, rate=rate)
 
+            progress.start()
             for number, line in _read_lines(reader):
                 try:
                     item_id, item = _parse_classify_line(number, line, source)
@@ -349,6 +388,7 @@ def classify(
             if items:
                 flush()
         finally:
+            progress.stop()
             if reader is not sys.stdin:
                 reader.close()
             if writer is not sys.stdout:
@@ -440,6 +480,28 @@ def _wait_for(url: str, seconds: float, alive: Callable[[], bool]) -> bool:
     return False
 
 
+def dashboard_command(port: int, *, address: str = "127.0.0.1") -> list[str]:
+    """The command line that runs the Streamlit dashboard: on ``address`` only (Streamlit's own
+    default is every interface), headless (no first-run e-mail prompt; ``demo --open`` opens the
+    browser itself), without usage statistics."""
+    dashboard = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(dashboard),
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
 @app.command()
 def demo(
     directory: Annotated[
@@ -447,6 +509,10 @@ def demo(
     ] = Path(".escucha/demo"),
     api_port: Annotated[int, typer.Option()] = 8000,
     dashboard_port: Annotated[int, typer.Option()] = 8501,
+    dashboard_address: Annotated[
+        str,
+        typer.Option(help="Address the dashboard listens on; 0.0.0.0 shows it to the network."),
+    ] = "127.0.0.1",
     open_browser: Annotated[bool, typer.Option("--open/--no-open")] = False,
 ) -> None:
     """Run the product on its embedded default: sandbox platform, offline model, dashboard."""
@@ -470,28 +536,21 @@ def demo(
         ):
             console.print("[red]The service did not start; see its messages above.[/]")
             raise typer.Exit(code=1)
-        dashboard = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
         procs.append(
             subprocess.Popen(  # noqa: S603
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    str(dashboard),
-                    "--server.port",
-                    str(dashboard_port),
-                    "--server.headless",
-                    "false" if open_browser else "true",
-                    "--browser.gatherUsageStats",
-                    "false",
-                ],
-                env=env,
+                dashboard_command(dashboard_port, address=dashboard_address), env=env
             )
         )
+        dashboard_url = f"http://{_url_host(dashboard_address)}:{dashboard_port}"
+        if open_browser and _wait_for(
+            f"{dashboard_url}/_stcore/health", 60, lambda: procs[-1].poll() is None
+        ):
+            import webbrowser
+
+            webbrowser.open(dashboard_url)
         out.print(
             f"\n[bold green]escucha is running[/]\n"
-            f"  dashboard  http://localhost:{dashboard_port}\n"
+            f"  dashboard  {dashboard_url}\n"
             f"  API        http://127.0.0.1:{api_port}/docs\n"
             f"  data       {directory}\n"
             "The sandbox streams mentions as if live; cases appear in the queue. Ctrl-C stops.\n"
@@ -509,6 +568,13 @@ def demo(
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _url_host(address: str) -> str:
+    """A host to reach a server bound to ``address`` at (any-address binds answer on loopback)."""
+    if address in ("0.0.0.0", "::", ""):  # noqa: S104 - comparing, not binding
+        return "127.0.0.1"
+    return f"[{address}]" if ":" in address else address
 
 
 def _friendly(command: Callable[..., None]) -> Callable[..., None]:

@@ -1,18 +1,34 @@
-"""Score: enrich and classify new mentions in batches, and store the scores."""
+"""Score: enrich and classify new mentions in batches, and store the scores.
+
+Each distinct classifier input goes to the model once: a batch first takes what the score cache
+(``store/score_cache``) already holds, and only the rest is predicted and remembered.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from functools import cache
+from importlib import metadata
 
 import pyarrow as pa
 
 from pipeline.errors import ClassifierError
 from pipeline.ports import Classifier
-from pipeline.records import TextItem, utcnow
+from pipeline.records import Prediction, TextItem, utcnow
 from pipeline.stages.enrich import BrandMatcher, near_duplicate_key
-from pipeline.store import Store, scores
+from pipeline.store import Store, score_cache, scores
 
 logger = logging.getLogger(__name__)
+
+
+@cache
+def _release() -> str:
+    """The installed escucha release: its lexicons and rules shape predictions too."""
+    try:
+        return metadata.version("escucha")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def score_pending(
@@ -37,17 +53,13 @@ def score_pending(
         )
         for row in pending
     ]
-    try:
-        predictions = classifier.predict(items)
-    except ClassifierError:
-        raise
-    except Exception as exc:
-        raise ClassifierError(
-            f"the model failed on a batch of {len(items)} mentions ({type(exc).__name__}: {exc})",
-            hint="the mentions stay unscored and are retried on the next cycle",
-        ) from exc
-    if len(predictions) != len(items):
-        raise ClassifierError(f"the model returned {len(predictions)} results for {len(items)}")
+    scope = f"{classifier.version}|escucha {_release()}"
+    keys = [score_cache.content_key(item, scope) for item in items]
+    with store.read() as cur:
+        cached = score_cache.lookup(cur, keys)
+    misses = {key: item for key, item in zip(keys, items, strict=True) if key not in cached}
+    fresh = dict(zip(misses, _predict(classifier, list(misses.values())), strict=True))
+    predictions = [cached.get(key) or fresh[key] for key in keys]
     now = utcnow()
     scored = pa.Table.from_pylist(
         [
@@ -75,5 +87,25 @@ def score_pending(
     )
     with store.transaction() as cur:
         scores.write(cur, scored)
-    logger.debug("scored %d mentions", len(pending))
+        score_cache.insert(cur, fresh, now)
+    hits = sum(key in cached for key in keys)
+    logger.debug("scored %d mentions, %d from the score cache", len(pending), hits)
     return len(pending)
+
+
+def _predict(classifier: Classifier, items: Sequence[TextItem]) -> list[Prediction]:
+    """The classifier's predictions for ``items``, its failures as ClassifierError."""
+    if not items:
+        return []
+    try:
+        predictions = classifier.predict(items)
+    except ClassifierError:
+        raise
+    except Exception as exc:
+        raise ClassifierError(
+            f"the model failed on a batch of {len(items)} mentions ({type(exc).__name__}: {exc})",
+            hint="the mentions stay unscored and are retried on the next cycle",
+        ) from exc
+    if len(predictions) != len(items):
+        raise ClassifierError(f"the model returned {len(predictions)} results for {len(items)}")
+    return predictions

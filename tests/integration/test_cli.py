@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,36 @@ def test_import_with_score_leaves_nothing_unscored(workdir):
         ).fetchall()
     assert "new" not in stages and sum(stages.values()) == 2
     assert [native for native, _ in sentiments] == ["1", "2"]
+
+
+def _classify_stderr(tmp_path: Path, name: str, **env: str) -> tuple[str, str]:
+    """Run `escucha classify` on the sample with stderr captured, as a pipe with ``env`` set."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"CI", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR"}
+    }
+    out = tmp_path / f"{name}.jsonl"
+    done = subprocess.run(
+        [*ESCUCHA, "classify", str(ROWS), "-o", str(out), "--batch-size", "2"],
+        cwd=tmp_path,
+        env={**base, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "TERM": "xterm", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return done.stderr, out.read_text()
+
+
+def test_classify_shows_progress_on_a_terminal_only(tmp_path):
+    lines = len(ROWS.read_text().splitlines())
+    piped, expected = _classify_stderr(tmp_path, "piped")
+    assert piped == f"classified {lines} lines\n"  # nothing else in a pipe
+    in_ci, _ = _classify_stderr(tmp_path, "ci", CI="true", FORCE_COLOR="1")
+    assert re.sub(r"\x1b\[[0-9;]*m", "", in_ci) == piped  # CI stays quiet where colour is forced
+    # rich treats the stream as a terminal (what a person at a shell has)
+    shown, results = _classify_stderr(tmp_path, "tty", TTY_COMPATIBLE="1")
+    assert "classifying" in shown and "texts/s" in shown
+    assert f"{lines:,} texts" in shown
+    assert results == expected  # the output contract does not change with the bar
