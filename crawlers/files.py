@@ -233,7 +233,14 @@ class FileSource:
             )
 
     def _bad_row(self, key: str, bad: BadRow) -> None:
-        logger.warning("%s:%d: %s", key, bad.line, bad.reason, extra={"source": self.name})
+        _log_bad_row(key, bad, source=self.name)
+
+
+def _log_bad_row(where: str, bad: BadRow, *, source: str) -> None:
+    """A skipped row, by line and field; the reason (which may quote the row) only at DEBUG."""
+    field = bad.reason.split(":", 1)[0] if ":" in bad.reason else "row"
+    logger.warning("%s:%d: row skipped (%s)", where, bad.line, field, extra={"source": source})
+    logger.debug("%s:%d: %s", where, bad.line, bad.reason, extra={"source": source})
 
 
 def _failed_state(path: Path, progress: FileState | None, error: InputError) -> FileState | None:
@@ -310,7 +317,7 @@ class FileImport:
         if self.on_bad_row is not None:
             self.on_bad_row(bad.line, bad.reason)
         else:
-            logger.warning("%s:%d: %s", self.path, bad.line, bad.reason)
+            _log_bad_row(str(self.path), bad, source=self.name)
 
     def progress(self, page: Page) -> tuple[int, int]:
         """Bytes read and the file's size once ``page`` is stored."""

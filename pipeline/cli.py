@@ -27,7 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from pipeline.errors import EscuchaError, InputError
+from pipeline.errors import ConfigError, EscuchaError, InputError
 from pipeline.settings import DEFAULT_CONFIG, ModelSettings, Settings, load_settings
 
 app = typer.Typer(
@@ -102,17 +102,43 @@ def _open_service(settings: Settings) -> Any:
     return Service(settings, store)
 
 
+def _check_bind(host: str, *, allow_remote: bool) -> None:
+    """Refuse to open the API to the network by accident: it has no sign-in yet."""
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not allow_remote:
+        raise ConfigError(
+            f"{host} is not a loopback address, and the API has no sign-in: anyone who reaches "
+            "the port could read customers' messages and post in the brand's name",
+            key="service.host",
+            hint="keep 127.0.0.1 and put an authenticating reverse proxy in front, "
+            "or pass --allow-remote to accept the risk",
+        )
+
+
 @app.command()
 def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Listen on a non-loopback address although the API has no sign-in.",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the service: sources, pipeline, outbox, alerts and the HTTP API."""
     _setup_logging(verbose)
     try:
         settings = _settings(config)
+        _check_bind(host or settings.service.host, allow_remote=allow_remote)
         service = _open_service(settings)
     except EscuchaError as exc:
         raise _fail(exc) from exc

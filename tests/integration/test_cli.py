@@ -169,3 +169,10 @@ def test_classify_shows_progress_on_a_terminal_only(tmp_path):
     assert "classifying" in shown and "texts/s" in shown
     assert f"{lines:,} texts" in shown
     assert results == expected  # the output contract does not change with the bar
+
+
+def test_serve_refuses_a_network_address_without_sign_in(workdir):
+    done = escucha("serve", "--host", "0.0.0.0", "--port", "0", cwd=workdir, check=False)
+    assert done.returncode == 1
+    assert "no sign-in" in done.stderr and "--allow-remote" in done.stderr
+    assert "Traceback" not in done.stderr
