@@ -45,6 +45,7 @@ MAX_TITLE_CHARS: Final = 1_000
 MAX_AUTHOR_CHARS: Final = 500
 MAX_URL_CHARS: Final = 4_096
 MAX_ID_CHARS: Final = 500  # native ids, parent ids (imports only: an id cannot be cut)
+MAX_RAW_CHARS: Final = 200_000  # the platform's payload as JSON; over it, only its size is kept
 FIELD_CAPS: Final[Mapping[str, int]] = {
     "text": MAX_TEXT_CHARS,
     "title": MAX_TITLE_CHARS,

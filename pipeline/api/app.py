@@ -150,6 +150,37 @@ class StrictJSONBodies:
         await self.app(scope, replay, send)
 
 
+# Sent with every answer: the API's JSON holds customers' words and handles, so nothing may cache,
+# frame or sniff it. No CORS headers are sent, so browsers keep other sites from reading it.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+)
+
+
+class SecurityHeaders:
+    """ASGI middleware: adds ``SECURITY_HEADERS`` to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class InternalErrors:
     """ASGI middleware, outermost: an unexpected exception becomes a JSON 500 and one log line
     with the route template, the exception's type and its frames, not its message."""
@@ -208,5 +239,6 @@ def create_app(service: Service, *, run_scheduler: bool = False) -> FastAPI:
     app.add_exception_handler(EscuchaError, _error_response)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(StrictJSONBodies)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(InternalErrors)  # added last: runs first, so it sees every failure
     return app

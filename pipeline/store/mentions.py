@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.records import Mention, make_key
+from pipeline.records import MAX_RAW_CHARS, Mention, make_key
 from pipeline.store import Cursor, one, rollups, rows
 from pipeline.store.scores import SCORED
 
@@ -29,7 +29,11 @@ _SCHEMA = pa.schema(
 
 
 def _raw_json(raw: Mapping[str, Any]) -> str:
-    return json.dumps(raw, ensure_ascii=False, default=str)
+    """The platform's payload as stored: as JSON, or only its size when it is over the cap."""
+    text = json.dumps(raw, ensure_ascii=False, default=str)
+    if len(text) <= MAX_RAW_CHARS:
+        return text
+    return json.dumps({"omitted": f"the payload was {len(text):,} characters"})
 
 
 def existing_hashes(cur: Cursor, keys: Sequence[str]) -> dict[str, str]:
@@ -206,7 +210,7 @@ def _row(mention: Mention) -> dict[str, object]:
         "shares": mention.shares,
         "author_followers": mention.author_followers,
         "content_hash": mention.content_hash,
-        "raw": json.dumps(mention.raw, ensure_ascii=False, default=str),
+        "raw": _raw_json(mention.raw),
     }
 
 

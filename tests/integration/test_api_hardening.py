@@ -113,3 +113,15 @@ def test_an_oversized_body_is_refused_before_it_is_read_whole(client):
     )
     assert response.status_code == 413
     assert "bytes" in response.json()["detail"]
+
+
+def test_answers_carry_security_headers_and_no_cors(client):
+    for response in (
+        client.get("/health"),
+        client.get("/cases/C-404"),
+        client.get("/mentions", headers={"Origin": "https://evil.example"}),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["cache-control"] == "no-store"
+        assert "access-control-allow-origin" not in response.headers

@@ -112,3 +112,19 @@ def test_no_connector_can_store_an_unbounded_mention(db: Store) -> None:
     assert len(author) == MAX_AUTHOR_CHARS
     assert len(url) == MAX_URL_CHARS
     assert 0 < len(title) < 100_000
+
+
+def test_a_huge_platform_payload_keeps_only_its_size(db: Store) -> None:
+    mention = Mention(
+        platform="web", native_id="raw", text="hola", author="a",
+        created_at=datetime(2024, 5, 1, tzinfo=UTC), raw={"html": "<p>" * 500_000},
+    )  # fmt: skip
+    small = Mention(
+        platform="web", native_id="small", text="hola", author="a",
+        created_at=datetime(2024, 5, 1, tzinfo=UTC), raw={"id": 7},
+    )  # fmt: skip
+    store_page(db, "crawl", "web", Page((mention, small)))
+    with db.read() as cur:
+        stored = dict(cur.execute("SELECT native_id, raw FROM mentions").fetchall())
+    assert "omitted" in stored["raw"] and len(stored["raw"]) < 200
+    assert json.loads(stored["small"]) == {"id": 7}
