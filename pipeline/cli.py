@@ -552,6 +552,9 @@ def demo(
         raise _fail(exc) from exc
     escucha = shutil.which("escucha") or sys.argv[0]
     env = {**os.environ, "ESCUCHA_API_URL": f"http://127.0.0.1:{api_port}"}
+    # Stopped by a terminal's Ctrl-C or by a supervisor's SIGTERM: either way the service and the
+    # dashboard stop with it (the `finally` below), instead of holding the ports and the database.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     service = subprocess.Popen(  # noqa: S603 - our own executables
         [escucha, "serve", "--config", str(config), "--port", str(api_port)], env=env
     )

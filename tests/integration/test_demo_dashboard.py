@@ -61,3 +61,35 @@ def test_the_demo_dashboard_listens_on_loopback_only() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_terminated_demo_stops_its_service_and_dashboard(tmp_path: Path) -> None:
+    """A supervisor's SIGTERM (or `timeout make demo`) must not leave the ports and database held."""
+    import os
+    import signal
+    import sys
+
+    api, board = _free_port(), _free_port()
+    escucha = Path(sys.executable).parent / "escucha"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESCUCHA_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    demo = subprocess.Popen(
+        [str(escucha), "demo", "--directory", str(tmp_path / "demo"), "--api-port", str(api),
+         "--dashboard-port", str(board)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while not (_listening(api) and _listening(board)) and time.monotonic() < deadline:
+            assert demo.poll() is None, "the demo exited on its own"
+            time.sleep(0.5)
+        assert _listening(api) and _listening(board)
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while (_listening(api) or _listening(board)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not _listening(api) and not _listening(board)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
