@@ -39,6 +39,8 @@ PLATFORM = "reddit"
 SITE = "https://www.reddit.com"
 MARKER = "[](#escucha:{key})"  # an empty Markdown link: invisible, but searchable by us
 T = TypeVar("T")
+# What Reddit shows instead of a body or self-text its author deleted or a moderator removed.
+GONE = frozenset({"[deleted]", "[removed]"})
 
 
 class RedditOptions(ConnectorOptions):
@@ -220,7 +222,8 @@ class RedditConnector:
             is_post = fullname.startswith("t3_")
             author = str(data.get("author") or "[deleted]")
             title = data.get("title") if is_post else None
-            text = str(data.get("selftext") or title or "") if is_post else str(data["body"])
+            body = data.get("selftext") if is_post else data["body"]
+            text = str(body or title or "") if is_post else str(body)
             return Mention(
                 platform=PLATFORM,
                 native_id=fullname,
@@ -237,6 +240,8 @@ class RedditConnector:
                 replies=int(data.get("num_comments") or 0),
                 kind="post" if is_post else "comment",
                 raw=_jsonable(data) | {"subreddit": str(data.get("subreddit", ""))},
+                deleted=str(body or "").strip() in GONE
+                or data.get("removed_by_category") in ("deleted", "author"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SourceUnavailable(

@@ -1,8 +1,9 @@
-"""The `escucha` command line: init, serve, run, import, classify, cases, stats, demo, train,
-evaluate. Settings are loaded here, once, and passed down."""
+"""The `escucha` command line: init, serve, run, import, classify, cases, stats, demo, users,
+audit, privacy, train, evaluate. Settings are loaded here, once, and passed down."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -102,21 +103,18 @@ def _open_service(settings: Settings) -> Any:
     return Service(settings, store)
 
 
-def _check_bind(host: str, *, allow_remote: bool) -> None:
-    """Refuse to open the API to the network by accident: it has no sign-in yet."""
+def _check_bind(host: str) -> None:
+    """Say so when the API is opened beyond this machine: sign-in guards it, TLS is the proxy's."""
     import ipaddress
 
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    if not loopback and not allow_remote:
-        raise ConfigError(
-            f"{host} is not a loopback address, and the API has no sign-in: anyone who reaches "
-            "the port could read customers' messages and post in the brand's name",
-            key="service.host",
-            hint="keep 127.0.0.1 and put an authenticating reverse proxy in front, "
-            "or pass --allow-remote to accept the risk",
+    if not loopback:
+        console.print(
+            f"[yellow]Listening on {host}:[/] every route but /health and sign-in needs a "
+            "session or API token; put a TLS-terminating reverse proxy in front (docs/security.md)."
         )
 
 
@@ -125,20 +123,13 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
-    allow_remote: Annotated[
-        bool,
-        typer.Option(
-            "--allow-remote",
-            help="Listen on a non-loopback address although the API has no sign-in.",
-        ),
-    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the service: sources, pipeline, outbox, alerts and the HTTP API."""
     _setup_logging(verbose)
     try:
         settings = _settings(config)
-        _check_bind(host or settings.service.host, allow_remote=allow_remote)
+        _check_bind(host or settings.service.host)
         service = _open_service(settings)
     except EscuchaError as exc:
         raise _fail(exc) from exc
@@ -152,6 +143,11 @@ def serve(
         f"escucha serving {settings.database} on http://{bind_host}:{bind_port} "
         f"({len(service.sources)} sources)"
     )
+    if not _has_users(service.store):
+        console.print(
+            "[yellow]No one can sign in yet:[/] add an admin with "
+            "`escucha users add NAME --role admin` (with the service stopped)."
+        )
     try:
         uvicorn.run(
             create_app(service, run_scheduler=True),
@@ -547,7 +543,8 @@ def demo(
     if not config.exists():
         config.write_text(example_config(), encoding="utf-8")
     try:
-        load_settings(config, os.environ)
+        demo_settings = load_settings(config, os.environ)
+        sign_ins = _demo_sign_ins(demo_settings, directory)
     except EscuchaError as exc:
         raise _fail(exc) from exc
     escucha = shutil.which("escucha") or sys.argv[0]
@@ -580,9 +577,11 @@ def demo(
         out.print(
             f"\n[bold green]escucha is running[/]\n"
             f"  dashboard  {dashboard_url}\n"
-            f"  API        http://127.0.0.1:{api_port}/docs\n"
+            f"  API        http://127.0.0.1:{api_port} (docs/api.md)\n"
             f"  data       {directory}\n"
-            "The sandbox streams mentions as if live; cases appear in the queue. Ctrl-C stops.\n"
+            "Sign in with (also in sign-ins.txt there):\n"
+            + "".join(f"  {role:<10} {name} / {password}\n" for name, role, password in sign_ins)
+            + "The sandbox streams mentions as if live; cases appear in the queue. Ctrl-C stops.\n"
         )
         while all(p.poll() is None for p in procs):
             time.sleep(1)
@@ -597,6 +596,331 @@ def demo(
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+# -- people, audit and privacy (run with the service stopped: they open the database) ----------
+
+users_app = typer.Typer(help="People who sign in: add, list, disable, reset, API tokens.")
+privacy_app = typer.Typer(help="What is held about one person we listened to: export, erase.")
+app.add_typer(users_app, name="users")
+app.add_typer(privacy_app, name="privacy")
+
+ROLE_HELP = "admin, manager, agent, analyst or viewer (see docs/security.md)"
+
+
+def _operator() -> str:
+    """The audit actor of a command run on the server: the operating-system account."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return "cli"
+
+
+def _has_users(store: Any) -> bool:
+    from pipeline.store import access as queries
+
+    with store.read() as cur:
+        return queries.count_users(cur) > 0
+
+
+@contextlib.contextmanager
+def _store(config: Path | None) -> Iterator[Any]:
+    from pipeline.store import Store
+
+    try:
+        settings = _settings(config)
+        with Store.open(settings.database) as store:
+            yield settings, store
+    except EscuchaError as exc:
+        raise _fail(exc) from exc
+
+
+def _new_password() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(12)
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    if not from_stdin:
+        return None
+    return sys.stdin.readline().rstrip("\n")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Sign-in name (an e-mail address works).")],
+    role: Annotated[str, typer.Option(help=ROLE_HELP)] = "agent",
+    team: Annotated[list[str] | None, typer.Option(help="Care team (repeatable).")] = None,
+    brand: Annotated[
+        list[str] | None, typer.Option(help="Brand this person sees (repeatable; none = all).")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="For single sign-on.")] = None,
+    display_name: Annotated[str | None, typer.Option()] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+    sso_only: Annotated[bool, typer.Option("--sso-only", help="No password.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add a person; without --password-stdin a random password is made and shown once."""
+    from pipeline.access import audit, users
+    from pipeline.records import utcnow
+
+    password = None if sso_only else (_read_password(password_stdin) or _new_password())
+    with _store(config) as (settings, store):
+        try:
+            _known_scope(settings, team or [], brand or [])
+            created = users.add(
+                store, name, role=role, password=password, now=utcnow(), email=email,
+                display_name=display_name, teams=team or [], brands=brand or [],
+            )  # fmt: skip
+            audit.record(
+                store, _operator(), "user.add", now=utcnow(), via="cli", target=created["name"],
+                detail={"role": role, "teams": team or [], "brands": brand or []},
+            )  # fmt: skip
+        except EscuchaError as exc:
+            raise _fail(exc) from exc
+    out.print(f"added {created['name']} ({created['role']})")
+    if password is not None and not password_stdin:
+        out.print(f"password: {password}  (shown once; they can change it after signing in)")
+
+
+def _known_scope(settings: Settings, teams: list[str], brands: list[str]) -> None:
+    known_teams = {t.name for t in settings.teams}
+    known_brands = {b.name for b in settings.brands}
+    for value, known, kind in ((teams, known_teams, "team"), (brands, known_brands, "brand")):
+        unknown = sorted(set(value) - known)
+        if unknown and known:
+            raise ConfigError(
+                f"unknown {kind} {', '.join(unknown)}",
+                hint=f"configured: {', '.join(sorted(known))}",
+            )
+
+
+@users_app.command("list")
+def users_list(config: ConfigOption = None) -> None:
+    """Everyone who can sign in, with role, scope and state."""
+    from pipeline.access import users
+
+    with _store(config) as (_, store):
+        found = users.listing(store)
+    table = Table("name", "role", "teams", "brands", "state", "last sign-in")
+    for user in found:
+        state = "disabled" if user["disabled"] else ("locked" if user["locked_until"] else "active")
+        last = user["last_login_at"].strftime("%Y-%m-%d %H:%M") if user["last_login_at"] else "-"
+        table.add_row(
+            user["name"], user["role"], ", ".join(user["teams"]) or "-",
+            ", ".join(user["brands"]) or "all", state, last,
+        )  # fmt: skip
+    out.print(table)
+
+
+def _set_disabled(name: str, disabled: bool, config: Path | None) -> None:
+    from pipeline.access import audit, users
+    from pipeline.records import utcnow
+
+    with _store(config) as (_, store):
+        try:
+            users.update(store, name, {"disabled": disabled}, now=utcnow())
+            audit.record(
+                store, _operator(), "user.change", now=utcnow(), via="cli", target=name.lower(),
+                detail={"disabled": disabled},
+            )  # fmt: skip
+        except EscuchaError as exc:
+            raise _fail(exc) from exc
+    out.print(f"{name}: {'disabled, sessions and tokens ended' if disabled else 'enabled'}")
+
+
+@users_app.command("disable")
+def users_disable(name: str, config: ConfigOption = None) -> None:
+    """Stop a person signing in; their sessions and API tokens end at once."""
+    _set_disabled(name, True, config)
+
+
+@users_app.command("enable")
+def users_enable(name: str, config: ConfigOption = None) -> None:
+    """Let a disabled person sign in again."""
+    _set_disabled(name, False, config)
+
+
+@users_app.command("reset")
+def users_reset(
+    name: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from stdin.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Set a new password (random unless given), unlock the account, end its sessions."""
+    from pipeline.access import audit, users
+    from pipeline.records import utcnow
+
+    password = _read_password(password_stdin) or _new_password()
+    with _store(config) as (_, store):
+        try:
+            ended = users.set_password(store, name, password, now=utcnow())
+            audit.record(
+                store, _operator(), "user.password", now=utcnow(), via="cli", target=name.lower()
+            )
+        except EscuchaError as exc:
+            raise _fail(exc) from exc
+    out.print(f"{name}: password set, unlocked, {ended} sessions and tokens ended")
+    if not password_stdin:
+        out.print(f"password: {password}  (shown once)")
+
+
+@users_app.command("token")
+def users_token(
+    name: str,
+    label: Annotated[str, typer.Option(help="What the token is for.")],
+    role: Annotated[str | None, typer.Option(help="At most the user's role.")] = None,
+    days: Annotated[int, typer.Option(min=1, max=3650)] = 90,
+    config: ConfigOption = None,
+) -> None:
+    """Make an API token for a person's scripts; it is printed once and stored hashed."""
+    from datetime import timedelta
+
+    from pipeline.access import audit, tokens, users
+    from pipeline.access.roles import Principal
+    from pipeline.records import utcnow
+
+    with _store(config) as (settings, store):
+        try:
+            user = users.get(store, name)
+            owner = Principal(name=user["name"], role=user["role"], via="cli")
+            token, info = tokens.create_token(
+                store, settings.auth, owner, label=label, role=role,
+                lifetime=timedelta(days=days), now=utcnow(),
+            )  # fmt: skip
+            audit.record(
+                store, _operator(), "token.create", now=utcnow(), via="cli", target=info["id"],
+                detail={"user": user["name"], "role": info["role"], "days": days},
+            )  # fmt: skip
+        except EscuchaError as exc:
+            raise _fail(exc) from exc
+    expires = f"{info['expires_at']:%Y-%m-%d}"
+    out.print(f"token {info['id']} for {user['name']} ({info['role']}), expires {expires}")
+    out.print(token, highlight=False, soft_wrap=True)
+
+
+@app.command("audit")
+def audit_command(
+    actor: Annotated[str | None, typer.Option(help="Only this person.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only actions starting with this.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Who did what: the audit log, newest first, and whether it was altered."""
+    from pipeline.access import audit
+
+    with _store(config) as (_, store):
+        items, total = audit.entries(store, actor=actor, action=action, limit=limit)
+        broken = audit.broken_at(store)
+    if as_json:
+        for item in items:
+            sys.stdout.write(json.dumps(item, default=str, ensure_ascii=False) + "\n")
+    else:
+        table = Table("id", "at", "actor", "via", "action", "target", "outcome")
+        for item in items:
+            table.add_row(
+                str(item["id"]), f"{item['happened_at']:%Y-%m-%d %H:%M:%S}", item["actor"], item["via"],
+                item["action"], item["target"] or "", item["outcome"],
+            )  # fmt: skip
+        out.print(table)
+        console.print(f"{len(items)} of {total} entries")
+    if broken is not None:
+        console.print(f"[bold red]The audit log was altered at entry {broken}[/]")
+        raise typer.Exit(code=2)
+
+
+@privacy_app.command("export")
+def privacy_export(
+    author: Annotated[str, typer.Option(help="Author key (x:handle) or @handle.")],
+    output: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Everything held about one person and their linked accounts, as JSON."""
+    from pipeline.access import audit
+    from pipeline.care import privacy
+    from pipeline.records import utcnow
+
+    with _store(config) as (_, store):
+        try:
+            document = privacy.export_person(store, author)
+            audit.record(
+                store, _operator(), "privacy.export", now=utcnow(), via="cli",
+                detail={"rows": document.get("summary")},
+            )  # fmt: skip
+        except EscuchaError as exc:
+            raise _fail(exc) from exc
+    text = json.dumps(document, ensure_ascii=False, indent=2, default=str)
+    if output is None:
+        sys.stdout.write(text + "\n")
+        return
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(output)  # never a half-written export
+    console.print(f"written {output}")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    author: Annotated[str, typer.Option(help="Author key (x:handle) or @handle.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do it: erasure cannot be undone.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Erase one person's text, handles and messages; counts and trends survive, anonymised."""
+    from dataclasses import asdict
+
+    from pipeline.access import audit
+    from pipeline.care import privacy
+    from pipeline.records import utcnow
+
+    if not yes:
+        raise _fail(ConfigError("erasure cannot be undone", hint="add --yes to go ahead"))
+    with _store(config) as (_, store):
+        try:
+            report = asdict(privacy.erase_person(store, author, now=utcnow()))
+            audit.record(
+                store, _operator(), "privacy.erase", now=utcnow(), via="cli",
+                target=str(report.get("erasure_id")), detail=report,
+            )  # fmt: skip
+        except EscuchaError as exc:
+            raise _fail(exc) from exc
+    out.print_json(json.dumps(report, default=str))
+
+
+def _demo_sign_ins(settings: Settings, directory: Path) -> list[tuple[str, str, str]]:
+    """The demo's people: an admin and an agent of the first team, made on the first run with
+    random passwords kept in ``sign-ins.txt`` (readable by this account only)."""
+    from pipeline.access import users
+    from pipeline.records import utcnow
+    from pipeline.store import Store
+
+    saved = directory / "sign-ins.txt"
+    team = settings.teams[0]
+    agent = team.agents[0].name if team.agents else "agent"
+    with Store.open(settings.database) as store:
+        if _has_users(store) and saved.exists():
+            lines = saved.read_text(encoding="utf-8").splitlines()
+            return [tuple(line.split("\t")) for line in lines if line.count("\t") == 2]  # type: ignore[misc]
+        people = [("admin", "admin", _new_password()), (agent, "agent", _new_password())]
+        for name, role, password in people:
+            try:
+                users.set_password(store, name, password, now=utcnow())
+            except EscuchaError:
+                users.add(
+                    store, name, role=role, password=password, now=utcnow(),
+                    teams=[team.name] if role == "agent" else [],
+                )  # fmt: skip
+    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.writelines(f"{n}\t{r}\t{p}\n" for n, r, p in people)
+    return people
 
 
 def _url_host(address: str) -> str:

@@ -15,6 +15,9 @@
     ├── Conflict             409 the request clashes with the current state of what it acts on
     │   └── CaseError        409 illegal case transition or bad case action
     ├── BadRequest           400 an API request with a bad value or combination of values
+    ├── NotSignedIn          401 no credential, or one that is unknown, expired or revoked
+    ├── Forbidden            403 signed in, but this role or scope may not do it
+    ├── SignInLocked         429 too many failed sign-ins in a row (``until``)
     └── InputError           400 a malformed input file or line (``path``, ``line``)
 
 Each error carries its context as attributes and a message that says what failed and what to do.
@@ -177,6 +180,31 @@ class CaseError(Conflict):
 
 class BadRequest(EscuchaError):
     """An API request with a value, or a combination of values, the API cannot act on."""
+
+
+class NotSignedIn(EscuchaError):
+    """No credential came with the request, or it is unknown, expired or revoked."""
+
+    status = 401
+
+
+class Forbidden(EscuchaError):
+    """The signed-in person's role or scope does not allow what they asked for."""
+
+    status = 403
+
+
+class SignInLocked(EscuchaError):
+    """Too many failed sign-ins in a row: the account waits until ``until`` (ISO time)."""
+
+    status = 429
+
+    def __init__(self, until: str) -> None:
+        self.until = until
+        super().__init__(
+            f"too many failed sign-ins; try again after {until}",
+            hint="an admin can unlock it at once with `escucha users reset`",
+        )
 
 
 class InputError(EscuchaError):

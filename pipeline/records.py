@@ -95,6 +95,8 @@ class Mention:
     kind: str = "post"  # post, comment, review, article
     source: str | None = None  # name of the configured source that fetched it
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # The platform says it was deleted or removed: ingest erases what is held, stores nothing.
+    deleted: bool = False
 
     def __post_init__(self) -> None:
         if not self.platform or not self.native_id:

@@ -17,6 +17,7 @@ from crawlers.registry import build_source
 from pipeline.alerts.watch import AlertWatcher
 from pipeline.care.cases import CaseService
 from pipeline.care.outbox import OutboxRun, OutboxWorker
+from pipeline.care.privacy import apply_retention
 from pipeline.errors import EscuchaError
 from pipeline.ports import Channel, Classifier, Source
 from pipeline.records import utcnow
@@ -52,6 +53,7 @@ class CycleReport:
     assigned: int = 0  # waiting cases given to agents who came on shift or freed up
     private_messages: int = 0
     alerts: int = 0
+    retention: dict[str, int] = field(default_factory=dict)  # rows anonymised per table, if run
     errors: list[str] = field(default_factory=list)
 
 
@@ -84,6 +86,7 @@ class Service:
         self._cycle_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="escucha-source")
         self._polls: dict[str, Future[PollResult]] = {}
+        self._retention_due: datetime | None = None  # None: at the first cycle
 
     # -- wiring -------------------------------------------------------------------------------
     def _build_sources(self) -> dict[str, Source]:
@@ -157,6 +160,7 @@ class Service:
                 if future.done():
                     del self._polls[name]
                     report.polls.append(future.result())
+            self._retain(now, report)
             report.indexed = fulltext.index_pending(self.store)  # new and edited mentions
             self._score_and_triage(report)
             report.outbox = self.outbox.run_once()
@@ -166,6 +170,22 @@ class Service:
             except EscuchaError as exc:
                 report.errors.append(str(exc))
             return report
+
+    def _retain(self, now: datetime, report: CycleReport) -> None:
+        """Anonymise mentions past their retention, at most every ``privacy.retention_every``."""
+        privacy = self.settings.privacy
+        if not privacy.retention_days or (
+            self._retention_due is not None and now < self._retention_due
+        ):
+            return
+        self._retention_due = now + privacy.retention_every
+        try:
+            report.retention = apply_retention(self.store, self.settings, now)
+        except EscuchaError as exc:
+            report.errors.append(str(exc))
+            return
+        if any(report.retention.values()):
+            logger.info("retention anonymised %s", report.retention, extra=report.retention)
 
     def _configured(self, name: str) -> bool:
         return any(s.name == name for s in self.settings.sources)

@@ -297,6 +297,46 @@ class SandboxSettings(_Model):
     _delay = field_validator("reply_delay", mode="before")(parse_duration)
 
 
+class OidcSettings(_Model):
+    """Single sign-on with an OpenID Connect provider (Keycloak, Entra ID, Google Workspace, Okta).
+
+    A person signs in at the provider; the account they land on is the escucha user whose e-mail
+    (or ``username_claim``) matches; nobody gets in without an escucha user (``escucha users add``).
+    """
+
+    issuer: str  # the provider's issuer URL; its /.well-known/openid-configuration is read
+    client_id: str
+    client_secret: str = "oidc_client_secret"  # noqa: S105  # names ESCUCHA_OIDC_CLIENT_SECRET
+    username_claim: str = "email"  # the ID-token claim matched against users' names and e-mails
+    scopes: list[str] = ["openid", "email", "profile"]
+    label: str = "Single sign-on"  # the dashboard's button text
+
+
+class AuthSettings(_Model):
+    """Sign-in: sessions, lock-out against password guessing, API tokens, single sign-on."""
+
+    session_lifetime: timedelta = timedelta(hours=12)  # a dashboard session signs out after this
+    max_failed_logins: int = Field(5, ge=1)  # in a row; then the account waits ``lockout``
+    lockout: timedelta = timedelta(minutes=15)
+    token_max_lifetime: timedelta = timedelta(days=365)  # the longest an API token may live
+    oidc: OidcSettings | None = None
+
+    _durations = field_validator(
+        "session_lifetime", "lockout", "token_max_lifetime", mode="before"
+    )(parse_duration)
+
+
+class PrivacySettings(_Model):
+    """What is kept about the people we listen to, and for how long."""
+
+    # Raw text, handles and payloads of mentions older than this many days are anonymised by the
+    # service, per platform ("*" = every platform without its own entry); empty = kept for good.
+    retention_days: dict[str, int] = {}
+    retention_every: timedelta = timedelta(hours=1)
+
+    _every = field_validator("retention_every", mode="before")(parse_duration)
+
+
 _DEFAULT_TEMPLATES = {
     "es": TemplateSettings(
         acknowledge="Hola {author}, sentimos lo ocurrido. Te escribimos por privado para ayudarte.",
@@ -369,6 +409,8 @@ class Settings(BaseSettings):
     private_channel: PrivateChannelSettings = PrivateChannelSettings()
     alerts: AlertSettings = AlertSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    auth: AuthSettings = AuthSettings()
+    privacy: PrivacySettings = PrivacySettings()
     secrets: dict[str, SecretStr] = {}
     config_path: Path | None = None
 
@@ -413,6 +455,8 @@ class Settings(BaseSettings):
             for name in PLATFORM_SECRETS.get(source.platform, ()):
                 names.add(source_secret_variable(source.name, name))
         names.add(secret_variable(self.alerts.webhook_secret))
+        if self.auth.oidc is not None:
+            names.add(secret_variable(self.auth.oidc.client_secret))
         return names
 
     def source_secret(self, source: str, name: str, *, needed_for: str) -> str:

@@ -83,3 +83,27 @@ def seed_scored(
     with store.transaction() as cur:
         scores.write(cur, batch)
     return mention.key
+
+
+def sign_in(
+    store: Store,
+    role: str = "admin",
+    *,
+    name: str | None = None,
+    teams: tuple[str, ...] = (),
+    brands: tuple[str, ...] = (),
+) -> dict[str, str]:
+    """A user with ``role`` (made if new) and the ``Authorization`` header of a fresh session."""
+    from pipeline.access import tokens, users
+    from pipeline.records import utcnow
+    from pipeline.settings import AuthSettings
+
+    name = name or f"test-{role}"
+    try:
+        user = users.get(store, name)
+    except Exception:  # noqa: BLE001 - not there yet
+        user = users.add(
+            store, name, role=role, password=None, now=utcnow(), teams=teams, brands=brands
+        )
+    token, _ = tokens.start_session(store, AuthSettings(), user, now=utcnow())
+    return {"Authorization": f"Bearer {token}"}

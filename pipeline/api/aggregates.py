@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipeline.access.roles import scoped_brand
 from pipeline.analytics.overview import SPIKE_HISTORY, summarise
-from pipeline.api.deps import get_store
+from pipeline.api.deps import competitors, get_store
+from pipeline.api.policy import current_principal
+from pipeline.errors import BadRequest
 from pipeline.records import utc
 from pipeline.store import Store
 from pipeline.store import aggregates as queries
@@ -21,12 +24,7 @@ _NAME = r"^[\w .:@&'+-]{1,100}$"
 
 def get_brands(request: Request) -> dict[str, list[str]]:
     """Configured brand -> its competitors, when the app carries settings (else empty)."""
-    settings = getattr(request.app.state, "settings", None)
-    if settings is None:
-        service = getattr(request.app.state, "service", None)
-        settings = getattr(service, "settings", None)
-    brands = getattr(settings, "brands", None) or []
-    return {b.name: list(b.competitors) for b in brands}
+    return competitors(request)
 
 
 class _Query(BaseModel):
@@ -63,6 +61,7 @@ class CareQuery(_Query):
 
 @router.get("/overview", summary="listening aggregates for the Overview page")
 def overview(
+    request: Request,
     params: Annotated[OverviewQuery, Query()],
     store: Annotated[Store, Depends(get_store)],
     brands: Annotated[dict[str, list[str]], Depends(get_brands)],
@@ -70,17 +69,16 @@ def overview(
     """Volume by platform and brand, sentiment share and net sentiment over time, spikes, top
     negative terms, share of voice against the brand's competitors, platform and language split."""
     compared: list[str] = []
+    # A person limited to some brands reads only theirs (and their competitors).
+    params.brand = scoped_brand(current_principal(request), params.brand, brands)
     if params.brand is not None:
         if (
             brands
             and params.brand not in brands
             and not any(params.brand in c for c in brands.values())
         ):
-            # HTTPException, not BadRequest: this router is also mounted alone, without the app's
-            # error boundary.
-            raise HTTPException(
-                status_code=400,
-                detail=f"unknown brand {params.brand!r}; use one of {', '.join(sorted(brands))}",
+            raise BadRequest(
+                f"unknown brand {params.brand!r}; use one of {', '.join(sorted(brands))}"
             )
         compared = [params.brand, *brands.get(params.brand, [])]
     names = [n for name, comps in brands.items() for n in (name, *comps)]

@@ -15,24 +15,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.api import (
+    admin,
     agents,
     aggregates,
     alerts,
+    auth,
     cases,
     config,
     corrections,
     customers,
     health,
     mentions,
+    privacy,
+    sso,
 )
-from pipeline.errors import EscuchaError
+from pipeline.api.policy import authorise
+from pipeline.errors import EscuchaError, NotSignedIn
 from pipeline.service import Service
 
 logger = logging.getLogger(__name__)
@@ -40,13 +45,17 @@ logger = logging.getLogger(__name__)
 # No request needs more: the longest field any body takes is a 10,000-character reply.
 MAX_BODY_BYTES = 1_000_000
 
-ROUTERS = (health, alerts, config, mentions, corrections, cases, customers, agents, aggregates)
+ROUTERS = (
+    health, auth, sso, admin, privacy, alerts, config, mentions, corrections, cases, customers,
+    agents, aggregates,
+)  # fmt: skip
 
 
 async def _error_response(request: Request, exc: Exception) -> JSONResponse:
     """The error boundary: the error's class decides the status, its message is the detail."""
     status = exc.status if isinstance(exc, EscuchaError) else 500
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotSignedIn) else None
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
 
 def _json_safe(value: Any) -> Any:
@@ -229,9 +238,21 @@ def create_app(service: Service, *, run_scheduler: bool = False) -> FastAPI:
     app = FastAPI(
         title="escucha",
         version="0.1.0",
-        description="Social listening and social customer care: mentions, cases, replies.",
+        description="Social listening and social customer care: mentions, cases, replies. "
+        "Every route but /health and sign-in needs `Authorization: Bearer <token>`.",
         lifespan=lifespan,
+        # Every route passes the access check first (pipeline/api/policy.py); the interactive
+        # docs are off, and the schema is served to signed-in callers only.
+        dependencies=[Depends(authorise)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_schema() -> dict[str, Any]:
+        return app.openapi()
+
     app.state.service = service
     app.state.store = service.store
     for module in ROUTERS:

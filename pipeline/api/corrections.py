@@ -7,9 +7,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict
 
+from pipeline.access import audit
 from pipeline.api.deps import ServiceDep
+from pipeline.api.policy import PrincipalDep
 from pipeline.errors import BadRequest, NotFound
 from pipeline.records import utcnow
 from pipeline.store import corrections
@@ -26,13 +28,15 @@ _VALID: dict[str, set[str]] = {
 
 
 class CorrectionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     field: Literal["sentiment", "urgency_level", "complaint", "intent"]
     value: str | int | float
-    actor: str = Field(min_length=1)
 
 
 @router.post("/mentions/{key}/corrections", status_code=201)
-def correct_mention(key: str, body: CorrectionBody, service: ServiceDep) -> dict[str, Any]:
+def correct_mention(
+    key: str, body: CorrectionBody, service: ServiceDep, principal: PrincipalDep
+) -> dict[str, Any]:
     value = str(body.value)
     if value not in _VALID[body.field]:
         allowed = ", ".join(sorted(_VALID[body.field]))
@@ -44,13 +48,17 @@ def correct_mention(key: str, body: CorrectionBody, service: ServiceDep) -> dict
         old = current.get(body.field)
         corrections.add(
             cur, key, field=body.field, old_value=None if old is None else str(old),
-            new_value=value, actor=body.actor, at=utcnow(),
+            new_value=value, actor=principal.name, at=utcnow(),
         )  # fmt: skip
+    audit.record(
+        service.store, principal, "label.correct", now=utcnow(), target=key,
+        detail={"field": body.field, "value": value},
+    )  # fmt: skip
     return {"mention_key": key, "field": body.field, "old_value": old, "new_value": value}
 
 
 @router.get("/corrections/export")
-def export_corrections(service: ServiceDep) -> Response:
+def export_corrections(service: ServiceDep, principal: PrincipalDep) -> Response:
     with service.store.read() as cur:
         found = corrections.for_training(cur)
     merged: dict[str, dict[str, Any]] = {}
@@ -61,4 +69,7 @@ def export_corrections(service: ServiceDep) -> Response:
             value = int(value)
         item[row["field"]] = value
     body = "".join(json.dumps(v, ensure_ascii=False) + "\n" for v in merged.values())
+    audit.record(
+        service.store, principal, "export.corrections", now=utcnow(), detail={"rows": len(merged)}
+    )
     return Response(body, media_type="application/x-ndjson")

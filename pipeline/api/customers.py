@@ -5,22 +5,38 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.access import audit
+from pipeline.access.roles import Principal
 from pipeline.api.deps import ServiceDep
+from pipeline.api.policy import PrincipalDep
 from pipeline.care import customers as people
-from pipeline.store.cases import author_history
+from pipeline.errors import Forbidden
+from pipeline.records import utcnow
+from pipeline.service import Service
+from pipeline.store.cases import author_history, author_scopes
 
 router = APIRouter()
 
 
 class LinkBody(BaseModel):
-    a: str = Field(min_length=3)
-    b: str = Field(min_length=3)
-    actor: str = Field(min_length=1)
+    model_config = ConfigDict(extra="forbid")
+    a: str = Field(min_length=3, max_length=300)
+    b: str = Field(min_length=3, max_length=300)
     decision: Literal["linked", "rejected"] = "linked"
     reason: str | None = None
     confidence: float | None = Field(None, ge=0, le=1)
+
+
+def check_customer(service: Service, principal: Principal, author_key: str) -> None:
+    """Agents and brand-limited managers see a customer only through a case they may see."""
+    if principal.case_teams() is None and principal.case_brands() is None:
+        return
+    with service.store.read() as cur:
+        scopes = author_scopes(cur, author_key)
+    if not any(principal.sees_case(team, brand) for team, brand in scopes):
+        raise Forbidden(f"{author_key} has no case in your teams or brands")
 
 
 @router.get("/customers/suggestions")
@@ -31,15 +47,22 @@ def customer_suggestions(
 
 
 @router.post("/customers/links", status_code=201)
-def link_customers(body: LinkBody, service: ServiceDep) -> dict[str, Any]:
-    return people.decide_link(
-        service.store, body.a, body.b, decision=body.decision, actor=body.actor,
+def link_customers(body: LinkBody, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
+    check_customer(service, principal, body.a)
+    decided = people.decide_link(
+        service.store, body.a, body.b, decision=body.decision, actor=principal.name,
         reason=body.reason, confidence=body.confidence,
     )  # fmt: skip
+    audit.record(
+        service.store, principal, f"customer.{body.decision}", now=utcnow(),
+        detail={"confidence": body.confidence},
+    )  # fmt: skip
+    return decided
 
 
 @router.get("/customers/{author_key}")
-def customer(author_key: str, service: ServiceDep) -> dict[str, Any]:
+def customer(author_key: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
+    check_customer(service, principal, author_key)
     accounts = people.linked_accounts(service.store, author_key)
     with service.store.read() as cur:
         history = author_history(cur, author_key)

@@ -29,5 +29,12 @@ def get_store(request: Request) -> Store:
     return store
 
 
+def competitors(request: Request) -> dict[str, list[str]]:
+    """Configured brand -> its competitors (empty when the app carries no brands)."""
+    settings = getattr(request.app.state.service, "settings", None)
+    brands = getattr(settings, "brands", None) or []
+    return {b.name: list(b.competitors) for b in brands}
+
+
 ServiceDep = Annotated[Service, Depends(get_service)]
 StoreDep = Annotated[Store, Depends(get_store)]

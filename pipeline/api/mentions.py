@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from pipeline.access import audit
+from pipeline.access.roles import scoped_brand, sees_brand
 from pipeline.api import exports
-from pipeline.api.deps import Limit, Offset, ServiceDep, Urgency
-from pipeline.errors import BadRequest, NotFound
+from pipeline.api.deps import Limit, Offset, ServiceDep, Urgency, competitors
+from pipeline.api.policy import current_principal
+from pipeline.errors import BadRequest, Forbidden, NotFound
 from pipeline.records import utcnow
 from pipeline.store import catalog, corrections, fulltext
 from pipeline.store.search import MentionFilter, mention, mentions, page
@@ -19,6 +22,7 @@ router = APIRouter()
 
 
 def mention_filter(
+    request: Request,
     q: str | None = None,
     platform: str | None = None,
     brand: str | None = None,
@@ -31,6 +35,8 @@ def mention_filter(
 ) -> MentionFilter:
     if since and until and since >= until:
         raise BadRequest("`since` must be before `until`")
+    # A person limited to some brands reads only theirs (and their competitors).
+    brand = scoped_brand(current_principal(request), brand, competitors(request))
     return MentionFilter(q, platform, brand, lang, sentiment, min_urgency, since, until, case)
 
 
@@ -72,6 +78,7 @@ def _cursor(after: str | None) -> tuple[datetime, str] | None:
 
 @router.get("/mentions/export")
 def export_mentions(
+    request: Request,
     service: ServiceDep,
     filters: MentionFilterDep,
     format: Literal["csv", "parquet"] = "csv",
@@ -81,6 +88,10 @@ def export_mentions(
         items, _ = mentions(
             cur, filters, limit=limit, offset=0, index=fulltext.index_for(service.store)
         )
+    audit.record(
+        service.store, current_principal(request), "export.mentions", now=utcnow(),
+        detail={"rows": len(items), "format": format},
+    )  # fmt: skip
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     if format == "parquet":
         return exports.parquet(items, f"mentions-{stamp}.parquet")
@@ -89,11 +100,13 @@ def export_mentions(
 
 
 @router.get("/mentions/{key}")
-def get_mention(key: str, service: ServiceDep) -> dict[str, Any]:
+def get_mention(key: str, service: ServiceDep, request: Request) -> dict[str, Any]:
     with service.store.read() as cur:
         found = mention(cur, key)
         if found is None:
             raise NotFound(f"no mention {key!r}", hint="use keys like 'x:123' from /mentions")
+        if not sees_brand(current_principal(request), found["brand"], competitors(request)):
+            raise Forbidden(f"mention {key!r} is about a brand you do not see")
         found["thread"] = catalog.thread(cur, found["thread_key"] or found["key"])
         found["author_profile"] = catalog.author_profile(cur, found["author_key"])
         found["corrections"] = corrections.for_mention(cur, key)

@@ -3,6 +3,8 @@
 A page is written in a handful of set-based statements (the page goes in as an Arrow table), so
 importing or replaying thousands of mentions costs milliseconds per page, not per row.
 Whatever a connector brings, no field is stored longer than its cap in ``pipeline.records``.
+A mention the platform reports deleted (``Mention.deleted``) is erased if held and never stored;
+an erased mention (``pipeline/store/privacy.py``) is never written again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from pipeline.records import FIELD_CAPS, Mention, Page, utcnow
-from pipeline.store import Store
+from pipeline.store import Store, privacy
 from pipeline.store import mentions as q
 
 logger = logging.getLogger(__name__)
@@ -21,12 +23,14 @@ logger = logging.getLogger(__name__)
 class IngestResult:
     new: int = 0
     edited: int = 0
-    unchanged: int = 0
+    unchanged: int = 0  # known already, or erased before (and kept erased)
+    erased: int = 0  # held mentions erased because the platform deleted them
 
     def __iadd__(self, other: IngestResult) -> IngestResult:
         self.new += other.new
         self.edited += other.edited
         self.unchanged += other.unchanged
+        self.erased += other.erased
         return self
 
     @property
@@ -43,17 +47,28 @@ def store_page(store: Store, source: str, platform: str, page: Page) -> IngestRe
     with store.transaction() as cur:
         if unique:
             known = q.existing_hashes(cur, list(unique))
-            new = [m for k, m in unique.items() if k not in known]
-            edited = [m for k, m in unique.items() if k in known and known[k] != m.content_hash]
-            result.new, result.edited = len(new), len(edited)
-            result.unchanged = len(unique) - result.new - result.edited
-            q.write_page(
-                cur, list(unique.values()), new_keys=[m.key for m in new], edited=edited, now=now
+            erased = q.erased_keys(cur, list(known))
+            deleted = [k for k, m in unique.items() if m.deleted]
+            result.erased = privacy.anonymise_mentions(
+                cur, [k for k in deleted if k in known], now=now, reason="deleted"
             )
+            live = {k: m for k, m in unique.items() if not m.deleted and k not in erased}
+            new = [m for k, m in live.items() if k not in known]
+            edited = [m for k, m in live.items() if k in known and known[k] != m.content_hash]
+            result.new, result.edited = len(new), len(edited)
+            result.unchanged = len(unique) - result.new - result.edited - len(deleted)
+            if live:
+                q.write_page(
+                    cur, list(live.values()), new_keys=[m.key for m in new], edited=edited, now=now
+                )
         q.save_cursor(cur, source, platform, page.cursor, page.rate_limit, result.stored)
     logger.debug(
-        "stored page", extra={"source": source, "new": result.new, "edited": result.edited}
-    )
+        "stored page",
+        extra={
+            "source": source, "new": result.new, "edited": result.edited,
+            "erased": result.erased,
+        },
+    )  # fmt: skip
     return result
 
 

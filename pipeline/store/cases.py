@@ -360,6 +360,14 @@ def _mentions(cur: Cursor, keys: list[str]) -> list[dict[str, Any]]:
     return rows(cur, _MENTION + " WHERE m.key = ANY(?) ORDER BY m.created_at", [keys])
 
 
+def author_scopes(cur: Cursor, author_key: str) -> list[tuple[str | None, str | None]]:
+    """The (team, brand) of every case of this author: who may see them as a customer."""
+    found = cur.execute(
+        "SELECT DISTINCT team, brand FROM cases WHERE author_key = ?", [author_key]
+    ).fetchall()
+    return [(team, brand) for team, brand in found]
+
+
 def author_history(
     cur: Cursor, author_key: str, *, exclude_case: str | None = None
 ) -> list[dict[str, Any]]:

@@ -45,13 +45,25 @@ def existing_hashes(cur: Cursor, keys: Sequence[str]) -> dict[str, str]:
     return dict(found)
 
 
+def erased_keys(cur: Cursor, keys: Sequence[str]) -> set[str]:
+    """Those of ``keys`` whose mention was erased (pipeline/store/privacy.py): never written
+    again, whatever a re-poll brings."""
+    if not keys:
+        return set()
+    found = cur.execute(
+        "SELECT key FROM mentions WHERE key IN (SELECT unnest(?)) AND erased_at IS NOT NULL",
+        [list(keys)],
+    ).fetchall()
+    return {str(k) for (k,) in found}
+
+
 def update_edited(cur: Cursor, mention: Mention, now: datetime) -> None:
-    """An edited mention: new text, scored again."""
+    """An edited mention: new text, scored again (an erased one stays erased)."""
     cur.execute(
         """UPDATE mentions SET text = ?, title = ?, rating = ?, content_hash = ?, raw = ?,
                updated_at = ?, edits = edits + 1, stage = 'new', likes = ?, replies = ?, shares = ?,
                search_seq = nextval('mention_search_seq')
-           WHERE key = ?""",
+           WHERE key = ? AND erased_at IS NULL""",
         [
             mention.text, mention.title, mention.rating, mention.content_hash,
             _raw_json(mention.raw), now, mention.likes, mention.replies, mention.shares,
@@ -143,7 +155,15 @@ def write_page(
     now: datetime,
 ) -> None:
     """Write a page in a few set-based statements: new mentions, edits (sent back to scoring),
-    engagement counts, and the authors seen."""
+    engagement counts, and the authors seen. Erased mentions are left out: a re-poll neither
+    brings back their words nor their author."""
+    erased = erased_keys(cur, [m.key for m in mentions])
+    if erased:
+        mentions = [m for m in mentions if m.key not in erased]
+        new_keys = [k for k in new_keys if k not in erased]
+        edited = [m for m in edited if m.key not in erased]
+    if not mentions:
+        return
     batch = pa.Table.from_pylist([_row(m) for m in mentions], schema=_SCHEMA)
     cur.register("page_batch", batch)
     try:

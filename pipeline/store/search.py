@@ -230,10 +230,17 @@ class CaseFilter:
     lang: str | None = None
     brand: str | None = None
     min_urgency: int | None = None
+    # The asker's scope (``Principal.case_teams`` / ``case_brands``): None = no limit.
+    in_teams: tuple[str, ...] | None = None
+    in_brands: tuple[str, ...] | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
+        for column, allowed in (("c.team", self.in_teams), ("c.brand", self.in_brands)):
+            if allowed is not None:
+                clauses.append(f"{column} IN (SELECT unnest(?))")
+                params.append(list(allowed))
         if self.statuses:
             clauses.append("c.status IN (SELECT unnest(?))")
             params.append(list(self.statuses))

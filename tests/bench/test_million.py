@@ -205,7 +205,7 @@ def _routes(http: httpx.Client, base: str) -> tuple[list[tuple[str, Call]], dict
 
     def acknowledge(client: httpx.Client, run: int) -> httpx.Response:
         target = fresh[run % len(fresh)] if fresh else case_id
-        return client.post(f"{base}/cases/{target}/actions/acknowledge", json={"actor": "bench"})
+        return client.post(f"{base}/cases/{target}/actions/acknowledge", json={})
 
     routes: list[tuple[str, Call]] = [
         ("health", get("/health")),

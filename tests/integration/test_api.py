@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pipeline.api.app import create_app
 from pipeline.service import Service
 from pipeline.stages.triage import triage_pending
-from tests.conftest import seed_scored
+from tests.conftest import seed_scored, sign_in
 
 
 @pytest.fixture
@@ -24,6 +24,7 @@ def client(store, example_settings):
     triage_pending(store, example_settings)
     service = Service(example_settings, store, sources={})
     with TestClient(create_app(service), raise_server_exceptions=False) as test_client:
+        test_client.headers.update(sign_in(store, "admin", name="lucia"))
         yield test_client
 
 
@@ -45,9 +46,11 @@ def test_bad_requests_get_a_4xx_with_a_message(client):
     assert client.get("/mentions/x:404").status_code == 404
     assert client.get("/cases/C-999999").status_code == 404
     assert client.get("/cases", params={"status": "lost"}).status_code == 400
-    bad_action = client.post("/cases/C-000001/actions/teleport", json={"actor": "a"})
+    bad_action = client.post("/cases/C-000001/actions/teleport", json={})
     assert bad_action.status_code == 409 and "unknown action" in bad_action.json()["detail"]
-    assert client.post("/cases/C-000001/actions/resolve", json={}).status_code == 422
+    # Who acts is the signed-in person: a typed actor is refused, not silently ignored.
+    typed = client.post("/cases/C-000001/actions/acknowledge", json={"actor": "someone"})
+    assert typed.status_code == 422 and "actor" in str(typed.json()["detail"])
 
 
 def test_a_case_is_worked_through_the_api_and_illegal_steps_are_refused(client):
@@ -55,15 +58,15 @@ def test_a_case_is_worked_through_the_api_and_illegal_steps_are_refused(client):
     case_id = queue["items"][0]["id"]
     preview = client.get(f"/cases/{case_id}/preview/acknowledge").json()
     assert preview["visibility"] == "public" and preview["lang"] == "es"
-    refused = client.post(f"/cases/{case_id}/actions/close_public", json={"actor": "lucia"})
+    refused = client.post(f"/cases/{case_id}/actions/close_public", json={})
     assert refused.status_code == 409
     assert "cannot close_public a case that is new" in refused.json()["detail"]
-    done = client.post(f"/cases/{case_id}/actions/acknowledge", json={"actor": "lucia"}).json()
+    done = client.post(f"/cases/{case_id}/actions/acknowledge", json={}).json()
     assert done["case"]["status"] == "acknowledged"
     assert done["outbox"][0]["text"] == preview["text"]
     bulk = client.post(
         "/cases/bulk-assign",
-        json={"case_ids": [case_id, "C-404"], "assignee": "mateo", "actor": "x"},
+        json={"case_ids": [case_id, "C-404"], "assignee": "mateo"},
     ).json()
     assert bulk["assigned"] == [case_id] and "C-404" in bulk["failed"]
 
@@ -80,25 +83,20 @@ def test_csv_export_neutralises_spreadsheet_formulas(client):
 
 
 def test_corrections_are_stored_and_exported_for_retraining(client):
-    bad = client.post(
-        "/mentions/x:3/corrections", json={"field": "sentiment", "value": "meh", "actor": "a"}
-    )
+    bad = client.post("/mentions/x:3/corrections", json={"field": "sentiment", "value": "meh"})
     assert bad.status_code == 400
-    ok = client.post(
-        "/mentions/x:3/corrections", json={"field": "sentiment", "value": "neutral", "actor": "ana"}
-    )
+    ok = client.post("/mentions/x:3/corrections", json={"field": "sentiment", "value": "neutral"})
     assert ok.status_code == 201 and ok.json()["old_value"] == "positive"
-    client.post(
-        "/mentions/x:3/corrections", json={"field": "urgency_level", "value": 1, "actor": "ana"}
-    )
+    client.post("/mentions/x:3/corrections", json={"field": "urgency_level", "value": 1})
     exported = client.get("/corrections/export").text.strip().splitlines()
     assert len(exported) == 1
     assert '"sentiment": "neutral"' in exported[0] and '"urgency_level": 1' in exported[0]
 
 
 def test_health_stats_and_openapi(client):
-    assert client.get("/health").json()["mentions"] == 3
+    assert client.get("/health", headers={"Authorization": ""}).json()["status"] == "ok"
     stats = client.get("/stats").json()
+    assert stats["mentions"] == 3
     assert stats["cases"] == {"new": 2} and stats["outbox"] == {
         "pending": 0,
         "sent": 0,
@@ -109,7 +107,7 @@ def test_health_stats_and_openapi(client):
 
 def test_the_status_comes_from_the_kind_of_error_not_its_wording(client):
     case_id = client.get("/cases", params={"open": True}).json()["items"][0]["id"]
-    up = {"actor": "lucia", "reason": "needs a manager", "direction": "up"}
+    up = {"reason": "needs a manager", "direction": "up"}
     for _ in range(3):  # climb until there is no level left above
         response = client.post(f"/cases/{case_id}/actions/escalate", json=up)
         if response.status_code != 200:
@@ -117,13 +115,13 @@ def test_the_status_comes_from_the_kind_of_error_not_its_wording(client):
     # "no team up from 'head_office' fits this case" is a refused step (409), not a missing case.
     assert response.status_code == 409
     assert response.json()["detail"].startswith("no team up from")
-    missing = client.post("/cases/C-999999/actions/acknowledge", json={"actor": "lucia"})
+    missing = client.post("/cases/C-999999/actions/acknowledge", json={})
     assert missing.status_code == 404 and "C-999999" in missing.json()["detail"]
 
 
 def test_every_error_answers_with_its_message_in_detail(client):
     response = client.post(
-        "/mentions/x:404/corrections", json={"field": "sentiment", "value": "neutral", "actor": "a"}
+        "/mentions/x:404/corrections", json={"field": "sentiment", "value": "neutral"}
     )
     assert response.status_code == 404 and response.json() == {"detail": "no mention 'x:404'"
         " - use keys like 'x:123' from /mentions"}  # fmt: skip
@@ -153,6 +151,7 @@ def test_the_queue_warns_by_the_teams_warn_before_in_business_time(store, exampl
     service = Service(example_settings, store, sources={}, clock=lambda: now[0])
     triage_pending(store, example_settings, cases=service.cases, clock=service.clock)
     with TestClient(create_app(service)) as api:
+        api.headers.update(sign_in(store))
         states = []
         for minutes in (3, 6, 16):
             now[0] = opened + timedelta(minutes=minutes)

@@ -8,9 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.api.app import create_app
+from pipeline.api.policy import POLICY
 from pipeline.service import Service
 from pipeline.stages.triage import triage_pending
-from tests.conftest import seed_scored
+from tests.conftest import seed_scored, sign_in
 
 
 @pytest.fixture
@@ -19,6 +20,7 @@ def client(store, example_settings):
     triage_pending(store, example_settings)
     service = Service(example_settings, store, sources={})
     with TestClient(create_app(service), raise_server_exceptions=False) as test_client:
+        test_client.headers.update(sign_in(store))
         yield test_client
 
 
@@ -41,7 +43,7 @@ def test_an_infinite_number_in_a_body_is_a_422_with_a_json_message(client, body)
 
 def test_a_lone_surrogate_in_a_body_is_a_422_and_the_case_is_untouched(client):
     case_id = _case_id(client)
-    for body in (b'{"actor": "\\ud800"}', b'{"actor": "a", "text": "hola \\udfff"}'):
+    for body in (b'{"text": "\\ud800"}', b'{"reason": "a", "text": "hola \\udfff"}'):
         response = client.post(
             f"/cases/{case_id}/actions/acknowledge",
             content=body,
@@ -56,7 +58,7 @@ def test_a_paired_surrogate_escape_is_an_ordinary_character(client):
     case_id = _case_id(client)
     response = client.post(
         f"/cases/{case_id}/actions/acknowledge",
-        content=b'{"actor": "luc\\u00eda \\ud83d\\ude00"}',
+        content=b'{"text": "luc\\u00eda \\ud83d\\ude00"}',
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 200
@@ -67,7 +69,7 @@ def test_a_body_that_is_not_utf8_is_a_4xx_with_a_json_message(client):
     case_id = _case_id(client)
     for headers in ({}, {"content-type": "application/json"}):
         response = client.post(
-            f"/cases/{case_id}/actions/acknowledge", content=b'{"actor": "\xff"}', headers=headers
+            f"/cases/{case_id}/actions/acknowledge", content=b'{"text": "\xff"}', headers=headers
         )
         assert response.status_code == 422
         assert response.json()["detail"]
@@ -82,9 +84,10 @@ def test_a_huge_offset_is_a_422_not_a_database_overflow(client, path):
 
 
 def test_an_internal_error_answers_json_and_logs_no_request_content(
-    store, example_settings, caplog
+    store, example_settings, caplog, monkeypatch
 ):
     app = create_app(Service(example_settings, store, sources={}))
+    monkeypatch.setitem(POLICY, ("POST", "/echo/{name}"), "account")
 
     @app.post("/echo/{name}")
     def echo(name: str, body: dict[str, str]) -> None:
@@ -92,6 +95,7 @@ def test_an_internal_error_answers_json_and_logs_no_request_content(
 
     caplog.set_level(logging.INFO)
     with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers.update(sign_in(store))
         response = client.post("/echo/@ana_handle", json={"text": "mi DNI es 12345678Z"})
     assert response.status_code == 500
     assert "internal error" in response.json()["detail"]

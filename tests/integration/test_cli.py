@@ -171,8 +171,59 @@ def test_classify_shows_progress_on_a_terminal_only(tmp_path):
     assert results == expected  # the output contract does not change with the bar
 
 
-def test_serve_refuses_a_network_address_without_sign_in(workdir):
-    done = escucha("serve", "--host", "0.0.0.0", "--port", "0", cwd=workdir, check=False)
-    assert done.returncode == 1
-    assert "no sign-in" in done.stderr and "--allow-remote" in done.stderr
-    assert "Traceback" not in done.stderr
+def test_serve_on_a_network_address_says_what_guards_it(capsys):
+    from pipeline.cli import _check_bind
+
+    _check_bind("127.0.0.1")
+    assert capsys.readouterr().err == ""
+    _check_bind("0.0.0.0")
+    said = capsys.readouterr().err
+    assert "Listening on 0.0.0.0" in said and "sign-in" in said and "TLS" in said
+
+
+def test_people_are_managed_from_the_command_line_and_audited(workdir):
+    added = escucha("users", "add", "Lucia", "--role", "agent", "--team", "atencion-es",
+                    cwd=workdir).stdout  # fmt: skip
+    assert "added lucia (agent)" in added
+    password = re.search(r"password: (\S+)", added).group(1)
+    assert len(password) >= 12
+    unknown = escucha("users", "add", "x1", "--team", "nope", cwd=workdir, check=False)
+    assert unknown.returncode == 1 and "unknown team nope" in unknown.stderr
+    twice = escucha("users", "add", "lucia", cwd=workdir, check=False)
+    assert twice.returncode == 1 and "already exists" in twice.stderr
+    escucha("users", "disable", "lucia", cwd=workdir)
+    listed = escucha("users", "list", cwd=workdir).stdout
+    assert "lucia" in listed and "disabled" in listed and "atencion-es" in listed
+    reset = escucha("users", "reset", "lucia", cwd=workdir).stdout
+    assert re.search(r"password: (\S+)", reset).group(1) != password
+    token = escucha("users", "token", "lucia", "--label", "ci", "--role", "admin", cwd=workdir,
+                    check=False)  # fmt: skip
+    assert token.returncode == 1 and "above yours" in token.stderr
+    log = escucha("audit", "--json", cwd=workdir).stdout
+    actions = [json.loads(line)["action"] for line in log.splitlines() if line.startswith("{")]
+    assert actions == ["user.password", "user.change", "user.add"]
+    assert password not in log
+
+
+def test_privacy_requests_from_the_command_line(workdir):
+    data = workdir / "mentions.jsonl"
+    data.write_text(
+        '{"id": "1", "text": "Orbita sin fibra en Vallecas", "author": "ana", "created_at": "2026-01-02T10:00:00Z"}\n'
+        '{"id": "2", "text": "Gracias Orbita", "author": "eva", "created_at": "2026-01-02T11:00:00Z"}\n'
+    )  # fmt: skip
+    escucha("import", str(data), "--platform", "forum", cwd=workdir)
+    exported = workdir / "ana.json"
+    escucha("privacy", "export", "--author", "forum:ana", "--out", str(exported), cwd=workdir)
+    document = json.loads(exported.read_text())
+    assert "Vallecas" in exported.read_text() and "Gracias" not in exported.read_text()
+    assert document["summary"]
+    refused = escucha("privacy", "erase", "--author", "forum:ana", cwd=workdir, check=False)
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    erased = escucha("privacy", "erase", "--author", "forum:ana", "--yes", cwd=workdir).stdout
+    assert "ana" not in erased and "Vallecas" not in erased
+    again = escucha("privacy", "export", "--author", "forum:ana", cwd=workdir, check=False)
+    assert again.returncode == 1 and "Traceback" not in again.stderr
+    stats = json.loads(escucha("stats", "--json", cwd=workdir).stdout)
+    assert stats["mentions"] == 2  # the counts survive the erasure
+    log = escucha("audit", "--json", cwd=workdir).stdout
+    assert "privacy.erase" in log and "ana" not in log.replace("cli:", "")

@@ -9,7 +9,6 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pipeline.analytics.overview import (
@@ -21,9 +20,12 @@ from pipeline.analytics.overview import (
 )
 from pipeline.analytics.terms import terms
 from pipeline.analytics.windows import fill_hours
-from pipeline.api import aggregates as api
+from pipeline.api.app import create_app
+from pipeline.service import Service
+from pipeline.settings import Settings
 from pipeline.store import Store, rollups, scores
 from pipeline.store import aggregates as agg
+from tests.conftest import sign_in
 
 T0 = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
 
@@ -268,11 +270,10 @@ def test_care_on_an_empty_database(store: Store) -> None:
 
 
 @pytest.fixture
-def client(store: Store) -> Iterator[TestClient]:
-    app = FastAPI()
-    app.state.store = store
-    app.include_router(api.router)
+def client(store: Store, example_settings: Settings) -> Iterator[TestClient]:
+    app = create_app(Service(example_settings, store, sources={}))
     with TestClient(app) as c:
+        c.headers.update(sign_in(store, "analyst"))
         yield c
 
 
@@ -303,22 +304,25 @@ def test_overview_rejects_bad_input(client: TestClient, params: dict[str, str]) 
     assert "detail" in answer.json()
 
 
-def test_unknown_brand_is_a_400_when_brands_are_configured(store: Store) -> None:
-    class Brand:
-        def __init__(self, name: str, competitors: list[str]) -> None:
-            self.name, self.competitors = name, competitors
+def test_unknown_brand_is_a_400_when_brands_are_configured(client: TestClient) -> None:
+    assert client.get("/aggregates/overview", params={"brand": "nope"}).status_code == 400
+    assert client.get("/aggregates/overview", params={"brand": "Celera"}).status_code == 200
 
-    class Settings:
-        def __init__(self) -> None:
-            self.brands = [Brand("acme", ["rival"])]
 
-    app = FastAPI()
-    app.state.store = store
-    app.state.settings = Settings()
-    app.include_router(api.router)
-    with TestClient(app) as c:
-        assert c.get("/aggregates/overview", params={"brand": "nope"}).status_code == 400
-        assert c.get("/aggregates/overview", params={"brand": "rival"}).status_code == 200
+def test_a_person_limited_to_one_brand_reads_it_and_its_competitors_only(
+    store: Store, client: TestClient
+) -> None:
+    add_mention(store, "x:1", at=T0, sentiment="negative", text="Orbita sin fibra")
+    limited = sign_in(store, "analyst", name="orbita-team", brands=("Orbita",))
+    mine = client.get("/aggregates/overview", headers=limited)
+    assert mine.status_code == 200
+    assert (
+        client.get("/aggregates/overview", params={"brand": "Celera"}, headers=limited).status_code
+        == 200
+    )
+    other = sign_in(store, "analyst", name="celera-team", brands=("Celera",))
+    refused = client.get("/aggregates/overview", params={"brand": "Orbita"}, headers=other)
+    assert refused.status_code == 403 and "Orbita" in refused.json()["detail"]
 
 
 def test_care_endpoint(store: Store, client: TestClient) -> None:
