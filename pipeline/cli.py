@@ -827,8 +827,8 @@ def audit_command(
         table = Table("id", "at", "actor", "via", "action", "target", "outcome")
         for item in items:
             table.add_row(
-                str(item["id"]), f"{item['happened_at']:%Y-%m-%d %H:%M:%S}", item["actor"], item["via"],
-                item["action"], item["target"] or "", item["outcome"],
+                str(item["id"]), f"{item['happened_at']:%Y-%m-%d %H:%M:%S}", item["actor"],
+                item["via"], item["action"], item["target"] or "", item["outcome"],
             )  # fmt: skip
         out.print(table)
         console.print(f"{len(items)} of {total} entries")

@@ -95,13 +95,14 @@ def sign_in(
 ) -> dict[str, str]:
     """A user with ``role`` (made if new) and the ``Authorization`` header of a fresh session."""
     from pipeline.access import tokens, users
+    from pipeline.errors import NotFound
     from pipeline.records import utcnow
     from pipeline.settings import AuthSettings
 
     name = name or f"test-{role}"
     try:
         user = users.get(store, name)
-    except Exception:  # noqa: BLE001 - not there yet
+    except NotFound:
         user = users.add(
             store, name, role=role, password=None, now=utcnow(), teams=teams, brands=brands
         )

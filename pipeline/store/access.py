@@ -220,8 +220,8 @@ def append_audit(
         "target": target, "outcome": outcome, "detail": detail_json,
     }  # fmt: skip
     cur.execute(
-        """INSERT INTO audit_log (id, happened_at, actor, via, action, target, outcome, detail, chain)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO audit_log (id, happened_at, actor, via, action, target, outcome, detail,
+               chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [new_id, at, actor, via, action, target, outcome, detail_json, _chain(previous, entry)],
     )
     return new_id
