@@ -6,7 +6,7 @@ route names the permission it needs, and a route without one is refused).
 Roles, from most to least trusted (an API token's role is never above its user's):
 
 admin    everything: users, credentials, the audit log, privacy requests, every case
-manager  every case of their brands, shifts, exports, care metrics
+manager  every case of their brands, shifts, exports, care metrics, set-aside mentions
 agent    the cases of their teams: reply, move, resolve; the customer view for those cases
 analyst  listening dashboards, care metrics, exports and label corrections; no private messages
 viewer   listening dashboards only
@@ -38,6 +38,7 @@ Permission = Literal[
     "labels:correct",  # correct a mention's sentiment, urgency, complaint or intent
     "agents:read",  # who is on shift, with their load
     "agents:shift",  # put anyone on or off shift (an agent may always change their own)
+    "pipeline:repair",  # retry or discard mentions a stage set aside
     "users:admin",  # people, roles, passwords, everyone's tokens
     "audit:read",  # the audit log and its export
     "privacy:admin",  # export or erase what is held about a person
@@ -55,11 +56,14 @@ GRANTS: dict[str, frozenset[Permission]] = {
     "viewer": _LISTEN,
     "analyst": frozenset(_ANALYSE),
     "agent": frozenset(_CARE),
-    "manager": frozenset(_CARE | _ANALYSE | {"agents:shift", "customers:review"}),
+    "manager": frozenset(
+        _CARE | _ANALYSE | {"agents:shift", "customers:review", "pipeline:repair"}
+    ),
     "admin": frozenset(
         _CARE
         | _ANALYSE
-        | {"agents:shift", "customers:review", "users:admin", "audit:read", "privacy:admin"}
+        | {"agents:shift", "customers:review", "pipeline:repair"}
+        | {"users:admin", "audit:read", "privacy:admin"}
     ),
 }
 

@@ -34,6 +34,7 @@ from pipeline.api import (
     health,
     mentions,
     privacy,
+    set_aside,
     sso,
 )
 from pipeline.api.policy import authorise
@@ -47,7 +48,7 @@ MAX_BODY_BYTES = 1_000_000
 
 ROUTERS = (
     health, auth, sso, admin, privacy, alerts, config, mentions, corrections, cases, customers,
-    agents, aggregates,
+    agents, aggregates, set_aside,
 )  # fmt: skip
 
 

@@ -55,6 +55,9 @@ POLICY: dict[tuple[str, str], Permission | str] = {
     ("GET", "/customers/{author_key}"): "customers:read",
     ("GET", "/agents"): "agents:read",
     ("PUT", "/agents/{name}/shift"): "agents:read",  # others' shifts need agents:shift (route)
+    ("GET", "/set-aside"): "pipeline:repair",
+    ("POST", "/set-aside/{key}/retry"): "pipeline:repair",
+    ("POST", "/set-aside/{key}/discard"): "pipeline:repair",
     ("GET", "/users"): "users:admin",
     ("POST", "/users"): "users:admin",
     ("PATCH", "/users/{name}"): "users:admin",

@@ -16,6 +16,7 @@ import pyarrow as pa
 from pipeline.errors import ClassifierError
 from pipeline.ports import Classifier
 from pipeline.records import Prediction, TextItem, utcnow
+from pipeline.stages import set_aside
 from pipeline.stages.enrich import BrandMatcher, near_duplicate_key
 from pipeline.store import Store, score_cache, scores
 
@@ -34,7 +35,8 @@ def _release() -> str:
 def score_pending(
     store: Store, classifier: Classifier, matcher: BrandMatcher, *, batch: int = 64
 ) -> int:
-    """Score up to ``batch`` mentions waiting in stage 'new'; returns how many were scored."""
+    """Score up to ``batch`` mentions waiting in stage 'new'; returns how many left the queue
+    (scored, or set aside because the model failed on them alone)."""
     with store.read() as cur:
         pending = scores.pending(cur, batch)
     if not pending:
@@ -58,9 +60,18 @@ def score_pending(
     with store.read() as cur:
         cached = score_cache.lookup(cur, keys)
     misses = {key: item for key, item in zip(keys, items, strict=True) if key not in cached}
-    fresh = dict(zip(misses, _predict(classifier, list(misses.values())), strict=True))
-    predictions = [cached.get(key) or fresh[key] for key in keys]
+    fresh, failed = _predict_each_once(classifier, misses)
     now = utcnow()
+    if failed:  # set those aside; the rest of the batch is scored as usual
+        for row, key in zip(pending, keys, strict=True):
+            if key in failed:
+                set_aside.hold(store, row.key, stage="score", exc=failed[key], now=now)
+        kept = [(row, key) for row, key in zip(pending, keys, strict=True) if key not in failed]
+        pending = [row for row, _ in kept]
+        keys = [key for _, key in kept]
+        if not pending:
+            return len(failed)
+    predictions = [cached.get(key) or fresh[key] for key in keys]
     scored = pa.Table.from_pylist(
         [
             {
@@ -90,7 +101,33 @@ def score_pending(
         score_cache.insert(cur, fresh, now)
     hits = sum(key in cached for key in keys)
     logger.debug("scored %d mentions, %d from the score cache", len(pending), hits)
-    return len(pending)
+    return len(pending) + len(failed)
+
+
+def _predict_each_once(
+    classifier: Classifier, misses: dict[str, TextItem]
+) -> tuple[dict[str, Prediction], dict[str, ClassifierError]]:
+    """Predictions by content key, and the keys the model failed on.
+
+    A batch that fails is retried one item at a time to find the items it fails on; when it fails
+    on every one, the model itself is broken and the error is raised (the batch stays unscored).
+    """
+    keys = list(misses)
+    try:
+        return dict(zip(keys, _predict(classifier, list(misses.values())), strict=True)), {}
+    except ClassifierError as batch_error:
+        if len(keys) == 1:
+            raise
+        fresh: dict[str, Prediction] = {}
+        failed: dict[str, ClassifierError] = {}
+        for key in keys:
+            try:
+                (fresh[key],) = _predict(classifier, [misses[key]])
+            except ClassifierError as exc:
+                failed[key] = exc
+        if not fresh:
+            raise batch_error from None
+        return fresh, failed
 
 
 def _predict(classifier: Classifier, items: Sequence[TextItem]) -> list[Prediction]:

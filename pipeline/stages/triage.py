@@ -10,9 +10,11 @@ from datetime import datetime
 
 from pipeline.care import routing
 from pipeline.care.cases import CaseService
+from pipeline.errors import ConfigError, StorageError
 from pipeline.fold import fold
 from pipeline.records import utcnow
 from pipeline.settings import RuleSettings, Settings, TeamSettings
+from pipeline.stages import set_aside
 from pipeline.store import Store
 from pipeline.store import mentions as q
 from pipeline.store.mentions import ScoredMention
@@ -26,16 +28,18 @@ class TriageResult:
     attached: int = 0
     reopened: int = 0
     ignored: int = 0
+    set_aside: int = 0
 
     def __iadd__(self, other: TriageResult) -> TriageResult:
         self.opened += other.opened
         self.attached += other.attached
         self.reopened += other.reopened
         self.ignored += other.ignored
+        self.set_aside += other.set_aside
         return self
 
     def __bool__(self) -> bool:
-        return bool(self.opened or self.attached or self.reopened or self.ignored)
+        return bool(self.opened or self.attached or self.reopened or self.ignored or self.set_aside)
 
 
 def matching_rule(rules: list[RuleSettings], mention: ScoredMention) -> RuleSettings | None:
@@ -98,14 +102,21 @@ def triage_pending(
             and mention.kind != "article"
             and mention.created_at >= oldest
         )
-        rule = matching_rule(settings.rules, mention) if answerable else None
-        if rule is None or rule.action == "ignore":
-            ignored.append(mention.key)
+        try:
+            rule = matching_rule(settings.rules, mention) if answerable else None
+            if rule is None or rule.action == "ignore":
+                ignored.append(mention.key)
+                continue
+            team = choose_team(settings, rule, mention)
+            with store.transaction() as cur:
+                outcome = cases.open_or_join(cur, mention, rule=rule, team=team)
+                q.mark_triaged(cur, [mention.key])
+        except (StorageError, ConfigError):
+            raise  # the store or the settings, not this mention: the whole stage retries
+        except Exception as exc:  # a bug this mention trips: set it aside, go on with the rest
+            set_aside.hold(store, mention.key, stage="triage", exc=exc, now=clock())
+            result.set_aside += 1
             continue
-        team = choose_team(settings, rule, mention)
-        with store.transaction() as cur:
-            outcome = cases.open_or_join(cur, mention, rule=rule, team=team)
-            q.mark_triaged(cur, [mention.key])
         if outcome == "reopened":
             result.reopened += 1
         elif outcome == "attached":
