@@ -51,20 +51,15 @@ _CARE: frozenset[Permission] = _LISTEN | {
     "care:metrics", "cases:read", "cases:work", "customers:read", "customers:link",
     "labels:correct", "agents:read",
 }  # fmt: skip
+_MANAGE: frozenset[Permission] = frozenset({"agents:shift", "customers:review", "pipeline:repair"})
+_ADMINISTER: frozenset[Permission] = frozenset({"users:admin", "audit:read", "privacy:admin"})
 
 GRANTS: dict[str, frozenset[Permission]] = {
     "viewer": _LISTEN,
-    "analyst": frozenset(_ANALYSE),
-    "agent": frozenset(_CARE),
-    "manager": frozenset(
-        _CARE | _ANALYSE | {"agents:shift", "customers:review", "pipeline:repair"}
-    ),
-    "admin": frozenset(
-        _CARE
-        | _ANALYSE
-        | {"agents:shift", "customers:review", "pipeline:repair"}
-        | {"users:admin", "audit:read", "privacy:admin"}
-    ),
+    "analyst": _ANALYSE,
+    "agent": _CARE,
+    "manager": _CARE | _ANALYSE | _MANAGE,
+    "admin": _CARE | _ANALYSE | _MANAGE | _ADMINISTER,
 }
 
 
