@@ -273,3 +273,12 @@ def test_principal_scope_rules() -> None:
     assert manager.sees_case("anything", "B") and not manager.sees_case("t1", "C")
     admin = Principal(name="r", role="admin", via="session", brands=("B",))
     assert admin.sees_case("t9", "Z")
+
+
+def test_the_security_docs_list_every_route_with_its_permission() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    for (method, path), needed in POLICY.items():
+        shown = "anyone" if needed == PUBLIC else needed
+        assert f"| `{method} {path}` | {shown} |" in text, f"{method} {path} is not in the table"
