@@ -1,7 +1,11 @@
 """The dashboard's one way to the service: a small typed client of the HTTP API (docs/api.md).
 
 ApiError           the API answered with an error (``status``, ``detail``)
+├── NotSignedIn    401: no session, or it expired or was revoked (sign in again)
 └── ApiUnavailable the API could not be reached at all (``base_url``)
+
+A client carries at most one bearer token (a session from ``login`` or an API token); the token
+never goes into a URL.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ class ApiError(Exception):
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
+
+
+class NotSignedIn(ApiError):
+    """401: the request came without a session, or with one that expired or was revoked."""
 
 
 class ApiUnavailable(ApiError):
@@ -56,11 +64,30 @@ class Client:
         self,
         base_url: str,
         *,
+        token: str | None = None,
         timeout: float = 15.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._token: str | None = None
+        self.token = token
+
+    def __repr__(self) -> str:  # never the token
+        signed = "signed in" if self._token else "anonymous"
+        return f"<Client {self.base_url} {signed}>"
+
+    @property
+    def token(self) -> str | None:
+        return self._token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self._token = value or None
+        if self._token:
+            self._http.headers["Authorization"] = f"Bearer {self._token}"
+        else:
+            self._http.headers.pop("Authorization", None)
 
     def close(self) -> None:
         self._http.close()
@@ -84,7 +111,8 @@ class Client:
                     else str(d)
                     for d in (detail if isinstance(detail, list) else [detail])
                 )
-            raise ApiError(response.status_code, detail or response.reason_phrase)
+            error = NotSignedIn if response.status_code == 401 else ApiError
+            raise error(response.status_code, detail or response.reason_phrase)
         return response
 
     def _get(self, path: str, **params: Any) -> Any:
@@ -93,6 +121,113 @@ class Client:
     def _post(self, path: str, body: Mapping[str, Any]) -> Any:
         payload = {k: v for k, v in body.items() if v is not None}
         return self._request("POST", path, json=payload).json()
+
+    # -- signing in --------------------------------------------------------------------------------
+
+    def login(self, name: str, password: str) -> Json:
+        """Sign in; on success this client carries the new session. Answers ``{token, user...}``."""
+        result: Json = self._post("/auth/login", {"name": name, "password": password})
+        self.token = result["token"]
+        return result
+
+    def oidc_exchange(self, code: str) -> Json:
+        """Trade single sign-on's one-time ``?signin=`` code for a session, as ``login`` does."""
+        result: Json = self._post("/auth/oidc/exchange", {"code": code})
+        self.token = result["token"]
+        return result
+
+    def logout(self) -> None:
+        """End this client's session; it is anonymous afterwards even if the API refused."""
+        try:
+            self._request("POST", "/auth/logout")
+        finally:
+            self.token = None
+
+    def me(self) -> Json:
+        """Who is signed in: name, display_name, role, teams, brands, via, permissions."""
+        result: Json = self._get("/auth/me")
+        return result
+
+    def change_password(self, current: str, new: str) -> Json:
+        """Change one's own password; every session of the account ends (this one too)."""
+        result: Json = self._post("/auth/password", {"current": current, "new": new})
+        return result
+
+    def tokens(self) -> list[Json]:
+        result: list[Json] = self._get("/auth/tokens")
+        return result
+
+    def create_token(self, label: str, days: int, role: str | None = None) -> Json:
+        """A new API token; its secret (``token``) is in this answer and never again."""
+        result: Json = self._post("/auth/tokens", {"label": label, "role": role, "days": days})
+        return result
+
+    def revoke_token(self, token_id: str) -> Json:
+        result: Json = self._request("DELETE", f"/auth/tokens/{_seg(token_id)}").json()
+        return result
+
+    # -- administration ----------------------------------------------------------------------------
+
+    def users(self) -> list[Json]:
+        result: list[Json] = self._get("/users")
+        return result
+
+    def add_user(
+        self,
+        name: str,
+        role: str,
+        *,
+        password: str | None = None,
+        display_name: str | None = None,
+        email: str | None = None,
+        teams: Sequence[str] = (),
+        brands: Sequence[str] = (),
+    ) -> Json:
+        """Add a person; without ``password`` they can only use single sign-on."""
+        body = {
+            "name": name, "role": role, "password": password, "display_name": display_name,
+            "email": email, "teams": list(teams), "brands": list(brands),
+        }  # fmt: skip
+        result: Json = self._post("/users", body)
+        return result
+
+    def update_user(self, name: str, **changes: Any) -> Json:
+        """Change ``role``, ``teams``, ``brands``, ``disabled``, ``display_name`` or ``email``."""
+        result: Json = self._request("PATCH", f"/users/{_seg(name)}", json=changes).json()
+        return result
+
+    def reset_password(self, name: str, password: str) -> Json:
+        result: Json = self._post(f"/users/{_seg(name)}/password", {"password": password})
+        return result
+
+    def audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        since: Any = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> Json:
+        """``{"items": [...], "total": N, "tampered_at": id or None}``, newest first."""
+        result: Json = self._get(
+            "/audit", actor=actor, action=action, since=since, limit=limit, offset=offset
+        )
+        return result
+
+    def audit_export(self, since: Any = None) -> bytes:
+        """The whole audit log (from ``since``) as CSV."""
+        return self._request("GET", "/audit/export", params=_params({"since": since})).content
+
+    def privacy_export(self, author: str) -> Json:
+        """Everything held about one person (an author key such as ``x:handle``, or @handle)."""
+        result: Json = self._post("/privacy/export", {"author": author})
+        return result
+
+    def privacy_erase(self, author: str) -> Json:
+        """Erase what is held about one person. Cannot be undone."""
+        result: Json = self._post("/privacy/erase", {"author": author, "confirm": True})
+        return result
 
     # -- service -----------------------------------------------------------------------------------
 
@@ -129,8 +264,8 @@ class Client:
         )
         return response.content
 
-    def correct(self, key: str, field: str, value: Any, actor: str) -> Json:
-        body = {"field": field, "value": value, "actor": actor}
+    def correct(self, key: str, field: str, value: Any) -> Json:
+        body = {"field": field, "value": value}
         result: Json = self._post(f"/mentions/{_seg(key)}/corrections", body)
         return result
 
@@ -148,15 +283,13 @@ class Client:
         result: Json = self._get(f"/cases/{_seg(case_id)}/preview/{_seg(action)}")
         return result
 
-    def act(self, case_id: str, action: str, actor: str, **body: Any) -> Json:
-        """Run a case action; answers the updated case detail."""
-        result: Json = self._post(
-            f"/cases/{_seg(case_id)}/actions/{_seg(action)}", {"actor": actor, **body}
-        )
+    def act(self, case_id: str, action: str, **body: Any) -> Json:
+        """Run a case action as the signed-in person; answers the updated case detail."""
+        result: Json = self._post(f"/cases/{_seg(case_id)}/actions/{_seg(action)}", body)
         return result
 
-    def bulk_assign(self, case_ids: Sequence[str], assignee: str, actor: str) -> Json:
-        body = {"case_ids": list(case_ids), "assignee": assignee, "actor": actor}
+    def bulk_assign(self, case_ids: Sequence[str], assignee: str) -> Json:
+        body = {"case_ids": list(case_ids), "assignee": assignee}
         result: Json = self._post("/cases/bulk-assign", body)
         return result
 
@@ -170,8 +303,8 @@ class Client:
         result: list[Json] = self._get("/agents")
         return result
 
-    def set_shift(self, name: str, on_shift: bool, actor: str) -> Json:
-        body = {"on_shift": on_shift, "actor": actor}
+    def set_shift(self, name: str, on_shift: bool) -> Json:
+        body = {"on_shift": on_shift}
         result: Json = self._request("PUT", f"/agents/{_seg(name)}/shift", json=body).json()
         return result
 
@@ -181,6 +314,19 @@ class Client:
 
     def care(self, **filters: Any) -> Json:
         result: Json = self._get("/aggregates/care", **filters)
+        return result
+
+    def set_aside(self, limit: int = 100, offset: int = 0) -> Json:
+        """Mentions a stage could not process, with the reason (managers and admins)."""
+        result: Json = self._get("/set-aside", limit=limit, offset=offset)
+        return result
+
+    def retry_set_aside(self, key: str) -> Json:
+        result: Json = self._post(f"/set-aside/{_seg(key)}/retry", {})
+        return result
+
+    def discard_set_aside(self, key: str) -> Json:
+        result: Json = self._post(f"/set-aside/{_seg(key)}/discard", {})
         return result
 
 

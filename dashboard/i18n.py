@@ -16,12 +16,45 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav_mentions": ("Menciones", "Mentions"),
     "nav_care": ("Métricas de atención", "Care metrics"),
     "nav_sources": ("Fuentes", "Sources"),
+    "nav_admin": ("Administración", "Admin"),
+    "nav_account": ("Mi cuenta", "My account"),
     "language": ("Idioma", "Language"),
-    "actor": ("Tu nombre", "Your name"),
-    "actor_help": (
-        "Queda registrado en cada acción que hagas.",
-        "Recorded on every action you take.",
+    "forbidden": (
+        "Tu rol no permite esto. El servicio dice: {detail}",
+        "Your role does not allow this. The service says: {detail}",
     ),
+    # signing in
+    "signin_title": ("Iniciar sesión", "Sign in"),
+    "signin_caption": (
+        "Entra con tu usuario de escucha para ver la escucha y atender casos.",
+        "Sign in with your escucha account to see the listening data and work cases.",
+    ),
+    "signin_name": ("Usuario", "User name"),
+    "signin_password": ("Contraseña", "Password"),
+    "signin_submit": ("Entrar", "Sign in"),
+    "signin_missing": ("Escribe tu usuario y tu contraseña.", "Enter your user name and password."),
+    "signin_failed": ("No se pudo iniciar sesión: {detail}", "Could not sign you in: {detail}"),
+    "signin_sso": ("Inicio de sesión único (SSO)", "Single sign-on"),
+    "signin_sso_failed": (
+        "El inicio de sesión único no funcionó: {detail}",
+        "Single sign-on did not work: {detail}",
+    ),
+    "session_ended": (
+        "Tu sesión ha terminado (caducó o se cerró). Vuelve a iniciar sesión.",
+        "Your session has ended (it expired or was revoked). Please sign in again.",
+    ),
+    "signed_out": ("Has cerrado la sesión.", "You have signed out."),
+    "password_changed_signin": (
+        "Contraseña cambiada. Se cerraron todas tus sesiones: entra con la nueva.",
+        "Password changed. All your sessions were ended: sign in with the new one.",
+    ),
+    "signed_in_as": ("Sesión iniciada como", "Signed in as"),
+    "sign_out": ("Cerrar sesión", "Sign out"),
+    "role_admin": ("administración", "admin"),
+    "role_manager": ("responsable", "manager"),
+    "role_agent": ("agente", "agent"),
+    "role_analyst": ("analista", "analyst"),
+    "role_viewer": ("lectura", "viewer"),
     "api_down": (
         "No se puede contactar con el servicio en {url}. Arráncalo con `escucha serve` "
         "(o `make demo`) y recarga la página. Detalle: {detail}",
@@ -219,10 +252,156 @@ STRINGS: dict[str, tuple[str, str]] = {
     "health_failing": ("con errores", "failing"),
     "health_limited": ("limitada", "rate-limited"),
     "health_never": ("sin ejecutar", "never run"),
+    "set_aside_title": ("Apartadas", "Set aside"),
+    "set_aside_caption": (
+        "Menciones que una etapa no pudo procesar; las demás siguieron. Reinténtalas cuando el "
+        "fallo esté corregido o descártalas (se guardan y cuentan, pero no se procesan).",
+        "Mentions a stage could not process; the others went on. Retry them once the fault is "
+        "fixed, or discard them (kept and counted, never processed).",
+    ),
+    "set_aside_none": ("Nada apartado.", "Nothing set aside."),
+    "set_aside_pick": ("Mención", "Mention"),
+    "set_aside_retry": ("Reintentar", "Retry"),
+    "set_aside_discard": ("Descartar", "Discard"),
+    "set_aside_retried": (
+        "{mention} vuelve a la etapa {stage}.",
+        "{mention} goes back to the {stage} stage.",
+    ),
+    "set_aside_discarded": ("{mention} descartada.", "{mention} discarded."),
     "service_line": (
         "Servicio: {status} · {mentions} menciones · modelo {model}",
         "Service: {status} · {mentions} mentions · model {model}",
     ),
+    "model_error": (
+        "El modelo no se pudo cargar: el servicio funciona degradado. El motivo está en su "
+        "registro (`escucha serve`).",
+        "The model could not be loaded: the service runs degraded. The reason is in its log "
+        "(`escucha serve`).",
+    ),
+    # admin: people
+    "admin_title": ("Administración", "Administration"),
+    "tab_people": ("Personas", "People"),
+    "tab_audit": ("Registro de auditoría", "Audit log"),
+    "tab_privacy": ("Solicitudes de privacidad", "Privacy requests"),
+    "people_total": ("{n} personas", "{n} people"),
+    "col_name": ("Usuario", "User name"),
+    "col_display_name": ("Nombre", "Name"),
+    "col_email": ("Correo", "E-mail"),
+    "col_role": ("Rol", "Role"),
+    "col_teams": ("Equipos", "Teams"),
+    "col_brands": ("Marcas", "Brands"),
+    "col_state": ("Estado", "State"),
+    "col_last_login": ("Último acceso", "Last sign-in"),
+    "state_active": ("activa", "active"),
+    "state_disabled": ("desactivada", "disabled"),
+    "state_locked": ("bloqueada", "locked"),
+    "state_sso": ("solo SSO", "single sign-on only"),
+    "person_add": ("Añadir una persona", "Add a person"),
+    "role": ("Rol", "Role"),
+    "teams": ("Equipos", "Teams"),
+    "brands": ("Marcas", "Brands"),
+    "brands_help": ("Vacío: todas las marcas.", "Empty: every brand."),
+    "teams_help": (
+        "Los agentes ven los casos de sus equipos.",
+        "Agents see the cases of their teams.",
+    ),
+    "email": ("Correo", "E-mail"),
+    "display_name": ("Nombre visible", "Display name"),
+    "password_mode": ("Contraseña", "Password"),
+    "password_generate": ("Generar una", "Generate one"),
+    "password_type": ("Escribirla", "Type it"),
+    "password_sso": ("Ninguna (solo SSO)", "None (single sign-on only)"),
+    "password_rules": (
+        "Al menos 10 caracteres, sin incluir el nombre de usuario.",
+        "At least 10 characters, not containing the user name.",
+    ),
+    "new_password": ("Nueva contraseña", "New password"),
+    "person_added": ("{name} añadida con el rol {role}.", "{name} added with the role {role}."),
+    "password_once": (
+        "Contraseña de {name}. Cópiala ahora: no se volverá a mostrar.",
+        "Password for {name}. Copy it now: it will not be shown again.",
+    ),
+    "name_required": ("Escribe un nombre de usuario.", "Enter a user name."),
+    "password_required": ("Escribe una contraseña.", "Enter a password."),
+    "person_change": ("Cambiar a una persona", "Change a person"),
+    "person_pick": ("Persona", "Person"),
+    "person_disabled": ("Desactivada", "Disabled"),
+    "person_disabled_help": (
+        "Una persona desactivada no puede entrar; sus sesiones y tokens terminan.",
+        "A disabled person cannot sign in; their sessions and tokens end.",
+    ),
+    "save": ("Guardar", "Save"),
+    "person_saved": ("Cambios guardados para {name}.", "Changes saved for {name}."),
+    "password_reset": ("Restablecer la contraseña", "Reset the password"),
+    "password_reset_help": (
+        "Genera una contraseña nueva y cierra las sesiones y tokens de la persona.",
+        "Generates a new password and ends the person's sessions and tokens.",
+    ),
+    "password_reset_done": (
+        "Contraseña restablecida; {n} sesiones o tokens terminados.",
+        "Password reset; {n} sessions or tokens ended.",
+    ),
+    # admin: audit
+    "audit_person": ("Persona", "Person"),
+    "audit_action": ("Acción (prefijo)", "Action (prefix)"),
+    "audit_action_help": (
+        "Por ejemplo `user.` o `privacy.erase`.",
+        "For example `user.` or `privacy.erase`.",
+    ),
+    "audit_total": ("{n} entradas", "{n} entries"),
+    "audit_tampered": (
+        "El registro de auditoría fue modificado fuera del producto a partir de la entrada "
+        "{id}. Las entradas desde ahí no son fiables: revisa las copias de seguridad.",
+        "The audit log was changed outside the product from entry {id} on. Entries from there "
+        "cannot be trusted: check the backups.",
+    ),
+    "audit_intact": ("La cadena del registro está intacta.", "The log's chain is intact."),
+    "audit_export_prepare": ("Preparar CSV", "Prepare CSV"),
+    "audit_export_download": ("Descargar CSV", "Download CSV"),
+    # admin: privacy
+    "privacy_caption": (
+        "Una persona a la que escuchamos pide sus datos o que se borren. Identifícala por su "
+        "clave de autor (`x:usuario`) o por @usuario.",
+        "Someone we listened to asks for their data, or for it to be erased. Name them by their "
+        "author key (`x:handle`) or @handle.",
+    ),
+    "privacy_author": ("Autor", "Author"),
+    "privacy_export": ("Exportar sus datos", "Export their data"),
+    "privacy_export_download": ("Descargar JSON", "Download JSON"),
+    "privacy_exported": ("Documento listo. Contiene:", "Document ready. It holds:"),
+    "privacy_erase": ("Borrar sus datos", "Erase their data"),
+    "privacy_erase_confirm": (
+        "Entiendo que el borrado no se puede deshacer.",
+        "I understand that erasure cannot be undone.",
+    ),
+    "privacy_erased": ("Datos borrados.", "Data erased."),
+    "author_required": ("Escribe un autor.", "Enter an author."),
+    # account
+    "account_title": ("Mi cuenta", "My account"),
+    "account_via": ("Acceso", "Signed in via"),
+    "tokens_title": ("Tokens de API", "API tokens"),
+    "tokens_caption": (
+        "Para scripts y otras herramientas: `Authorization: Bearer <token>`.",
+        "For scripts and other tools: `Authorization: Bearer <token>`.",
+    ),
+    "token_label": ("Etiqueta", "Label"),
+    "token_role": ("Rol del token", "Token role"),
+    "token_days": ("Días de validez", "Days valid"),
+    "token_create": ("Crear token", "Create token"),
+    "token_once": (
+        "Token «{label}». Cópialo ahora: no se volverá a mostrar.",
+        "Token “{label}”. Copy it now: it will not be shown again.",
+    ),
+    "token_revoke": ("Revocar", "Revoke"),
+    "token_pick": ("Token", "Token"),
+    "token_revoked": ("Token {id} revocado.", "Token {id} revoked."),
+    "label_required": ("Escribe una etiqueta.", "Enter a label."),
+    "password_title": ("Cambiar la contraseña", "Change password"),
+    "password_current": ("Contraseña actual", "Current password"),
+    "password_new": ("Contraseña nueva", "New password"),
+    "password_repeat": ("Repite la nueva", "Repeat the new one"),
+    "password_mismatch": ("Las contraseñas nuevas no coinciden.", "The new passwords differ."),
+    "password_change": ("Cambiar", "Change"),
 }
 
 

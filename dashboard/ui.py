@@ -1,15 +1,17 @@
-"""What every page shares: the API client, the language, error panels, filters and safe text."""
+"""What every page shares: the API client and who is signed in, the language, error panels,
+filters and safe text."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import httpx
 import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
 
-from dashboard.client import ApiError, ApiUnavailable, Client
+from dashboard.client import ApiError, ApiUnavailable, Client, NotSignedIn
 from dashboard.i18n import t
 
 T = TypeVar("T")
@@ -24,17 +26,68 @@ PERIODS: dict[str, timedelta | None] = {
 }
 
 
-# -- client, language ------------------------------------------------------------------------------
+# -- client, session, language ---------------------------------------------------------------------
+
+# The session's bearer token lives here, in this person's session state only: never in the URL,
+# never in a cache shared between sessions, never in a log line.
+TOKEN = "auth_token"  # noqa: S105 - the session-state key, not a secret
+USER = "auth_user"  # /auth/me: name, display_name, role, teams, brands, via, permissions
+SIGNIN_FLASH = "signin_flash"  # a message key for the sign-in form (signed out, session ended)
+# The roles, most trusted first, as the API ranks them (it checks every choice made with these).
+ROLES: list[str] = ["admin", "manager", "agent", "analyst", "viewer"]
 
 
 @st.cache_resource(show_spinner=False)
-def _client_for(base_url: str) -> Client:
-    return Client(base_url)
+def _transport() -> httpx.HTTPTransport:
+    """One connection pool for every session; each session's client carries its own token."""
+    return httpx.HTTPTransport()
 
 
 def client() -> Client:
-    """The API client for the URL the entry point chose (``ESCUCHA_API_URL``)."""
-    return _client_for(str(st.session_state.get("api_url", DEFAULT_API_URL)))
+    """This session's API client for the URL the entry point chose (``ESCUCHA_API_URL``)."""
+    url = str(st.session_state.get("api_url", DEFAULT_API_URL)).rstrip("/")
+    held = st.session_state.get("_client")
+    if not isinstance(held, Client) or held.base_url != url:
+        held = Client(url, transport=_transport())
+        st.session_state["_client"] = held
+    held.token = st.session_state.get(TOKEN)
+    return held
+
+
+def signed_in() -> bool:
+    return bool(st.session_state.get(TOKEN))
+
+
+def start_session(answer: dict[str, Any]) -> None:
+    """Keep the session ``/auth/login`` (or the single sign-on exchange) answered."""
+    st.session_state[TOKEN] = answer["token"]
+    st.session_state[USER] = answer["user"]
+    st.session_state.pop(SIGNIN_FLASH, None)
+
+
+def end_session(message_key: str | None = None) -> None:
+    """Forget the session here (the API is told by ``Client.logout``); the sign-in form shows
+    ``message_key`` next."""
+    for key in (TOKEN, USER):
+        st.session_state.pop(key, None)
+    if message_key:
+        st.session_state[SIGNIN_FLASH] = message_key
+
+
+def session_ended() -> NoReturn:
+    """The API said 401 (expired, revoked, signed out elsewhere): back to the sign-in form."""
+    end_session("session_ended")
+    st.rerun()
+
+
+def user() -> dict[str, Any]:
+    found: dict[str, Any] = st.session_state.get(USER) or {}
+    return found
+
+
+def may(permission: str) -> bool:
+    """Whether the signed-in person's role grants ``permission`` (the API checks it again)."""
+    return permission in (user().get("permissions") or ())
 
 
 def lang() -> str:
@@ -58,16 +111,33 @@ def translator() -> Callable[[str], str]:
     return lambda key: t(key, language)
 
 
+def role_label() -> Callable[[str], str]:
+    """A role's name in the current language, for widgets' ``format_func``."""
+    language = lang()
+    return lambda role: t(f"role_{role}", language)
+
+
+def show_error(exc: ApiError) -> None:
+    """An error panel for what the API refused (the detail may echo what someone typed)."""
+    detail = escape_markdown(str(exc.detail))
+    if isinstance(exc, ApiUnavailable):
+        st.error(tr("api_down", url=exc.base_url, detail=detail), icon="🔌")
+    elif exc.status == 403:
+        st.error(tr("forbidden", detail=detail), icon="⛔")
+    else:
+        st.error(tr("api_error", status=exc.status, detail=detail), icon="⚠️")
+
+
 def fetch(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call the API with a spinner; when it fails, show why and stop the page."""
+    """Call the API with a spinner; when it fails, show why and stop the page (a 401 goes back to
+    the sign-in form)."""
     try:
         with st.spinner(tr("loading")):
             return call(*args, **kwargs)
-    except ApiUnavailable as exc:
-        st.error(tr("api_down", url=exc.base_url, detail=exc.detail), icon="🔌")
-        st.stop()
+    except NotSignedIn:
+        session_ended()
     except ApiError as exc:
-        st.error(tr("api_error", status=exc.status, detail=exc.detail), icon="⚠️")
+        show_error(exc)
         st.stop()
     raise AssertionError("unreachable")  # pragma: no cover - st.stop() raises
 
@@ -77,25 +147,23 @@ def attempt(call: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     try:
         with st.spinner(tr("loading")):
             return call(*args, **kwargs)
-    except ApiUnavailable as exc:
-        st.error(tr("api_down", url=exc.base_url, detail=exc.detail), icon="🔌")
+    except NotSignedIn:
+        session_ended()
     except ApiError as exc:
-        st.error(tr("api_error", status=exc.status, detail=exc.detail), icon="⚠️")
+        show_error(exc)
     return None
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _ui_config(base_url: str) -> dict[str, Any]:
-    return _client_for(base_url).ui_config()
+def _ui_config(_api: Client, base_url: str, token: str | None) -> dict[str, Any]:
+    # Keyed by URL and session: what the API answers may depend on who asks.
+    return _api.ui_config()
 
 
 def ui_config() -> dict[str, Any]:
     """``/config/ui`` (brands, platforms, languages, teams...), cached for half a minute."""
-    return fetch(_ui_config, str(st.session_state.get("api_url", DEFAULT_API_URL)))
-
-
-def actor() -> str:
-    return str(st.session_state.get("actor") or "community-manager")
+    api = client()
+    return fetch(_ui_config, api, api.base_url, api.token)
 
 
 # -- text written by the public --------------------------------------------------------------------

@@ -93,13 +93,16 @@ def main() -> None:
         st.subheader(tr("by_status"))
         st.bar_chart(by_status, x="status", y="cases", horizontal=True)
 
-    _agents()
+    if ui.may("agents:read"):
+        _agents()
     _alerts()
 
 
 def _agents() -> None:
     """Who takes new cases: workload against capacity, and the on/off shift switch."""
     st.subheader(tr("agents_title"))
+    anyone = ui.may("agents:shift")  # without it, a person switches only their own shift
+    me = ui.user().get("name")
     for agent in ui.fetch(ui.client().agents):
         cols = st.columns([3, 3, 2])
         cols[0].text(f"{agent['name']} · {agent['team']} / {agent['level']}")
@@ -107,9 +110,13 @@ def _agents() -> None:
             min(1.0, agent["open_cases"] / max(1, agent["capacity"])),
             text=tr("load", n=agent["open_cases"], c=agent["capacity"]),
         )
-        on = cols[2].toggle(tr("on_shift"), value=agent["on_shift"], key=f"shift_{agent['name']}")
-        if on != agent["on_shift"]:
-            ui.client().set_shift(agent["name"], on, ui.actor())
+        on = cols[2].toggle(
+            tr("on_shift"),
+            value=agent["on_shift"],
+            key=f"shift_{agent['name']}",
+            disabled=not (anyone or agent["name"] == me),
+        )
+        if on != agent["on_shift"] and ui.attempt(ui.client().set_shift, agent["name"], on):
             st.rerun()
 
 

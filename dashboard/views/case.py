@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
 
 from dashboard import ui
-from dashboard.client import ApiError
+from dashboard.client import ApiError, NotSignedIn
 from dashboard.ui import tr
 
 POSTING = ("acknowledge", "private_message", "close_public")
@@ -205,7 +205,7 @@ def _timeline(detail: dict[str, Any]) -> None:
 
 
 def _run(case_id: str, action: str, **body: Any) -> None:
-    result = ui.attempt(ui.client().act, case_id, action, ui.actor(), **body)
+    result = ui.attempt(ui.client().act, case_id, action, **body)
     if result is not None:
         status = (result.get("case") or {}).get("status", "")
         st.session_state["case_flash"] = tr("done", action=tr(f"action_{action}"), status=status)
@@ -215,6 +215,8 @@ def _run(case_id: str, action: str, **body: Any) -> None:
 def _posting(case_id: str, action: str) -> None:
     try:
         preview = ui.client().preview(case_id, action)
+    except NotSignedIn:
+        ui.session_ended()
     except ApiError as exc:
         st.info(tr("preview_unavailable", detail=exc.detail))
         return
@@ -298,7 +300,8 @@ def main() -> None:
     left, right = st.columns([3, 2])
     with left:
         _mention(detail)
-        _composer(case_id, case, cfg)
+        if ui.may("cases:work"):
+            _composer(case_id, case, cfg)
     with right:
         _scores(detail.get("mention") or {})
         _author(detail)

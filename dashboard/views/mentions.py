@@ -125,11 +125,15 @@ def _inspect(items: list[dict[str, Any]]) -> None:
     url = ui.safe_url(mention.get("url"))
     if url:
         st.link_button(tr("open_original"), url, icon="↗️")
-    if mention.get("case_id") and st.button(
-        f"{tr('open_case')} {mention['case_id']}", key="m_open_case", icon="🗂️"
+    if (
+        mention.get("case_id")
+        and ui.may("cases:read")
+        and st.button(f"{tr('open_case')} {mention['case_id']}", key="m_open_case", icon="🗂️")
     ):
         st.switch_page("views/case.py", query_params={"id": mention["case_id"]})
 
+    if not ui.may("labels:correct"):
+        return
     with st.form("m_correct", border=True):
         st.markdown(f"**{tr('correct')}**")
         cols = st.columns(2)
@@ -139,12 +143,12 @@ def _inspect(items: list[dict[str, Any]]) -> None:
             sorted({v for values in CORRECTABLE.values() for v in values}),
             key="m_value",
         )
-        submitted = st.form_submit_button(tr("save_correction"), icon="✏️")
+        submitted = st.form_submit_button(tr("save_correction"), key="m_correct_go", icon="✏️")
     if submitted and field and value:
         if value not in CORRECTABLE[field]:
             st.warning(f"{field}: {', '.join(CORRECTABLE[field])}")
             return
-        result = ui.attempt(ui.client().correct, key, field, value, ui.actor())
+        result = ui.attempt(ui.client().correct, key, field, value)
         if result is not None:
             st.success(
                 tr(
@@ -182,7 +186,8 @@ def main() -> None:
             "text": st.column_config.TextColumn(width="large"),
         },
     )
-    _export(filters)
+    if ui.may("listening:export"):
+        _export(filters)
     _inspect(items)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -57,6 +58,28 @@ def _table(filters: dict[str, Any]) -> None:
             tr("col_text"): st.column_config.TextColumn(width="large"),
         },
     )
+
+
+def _bulk_assign(ids: list[str], agents: list[str], describe: Callable[[str], str]) -> None:
+    st.subheader(tr("bulk_assign"))
+    chosen = st.multiselect(
+        tr("select_cases"), ids, key="q_bulk_pick", format_func=describe, placeholder="…"
+    )
+    who = st.selectbox(
+        tr("assign_to"), agents, key="q_bulk_who", accept_new_options=True, index=None,
+        placeholder="…",
+    )  # fmt: skip
+    if st.button(tr("assign"), key="q_bulk", icon="👥", disabled=not chosen):
+        if not who:
+            st.warning(tr("assign_to"))
+            return
+        result = ui.attempt(ui.client().bulk_assign, chosen, who)
+        if result is not None:
+            st.session_state["q_flash"] = (
+                tr("assigned_n", n=len(result.get("assigned", [])), who=who),
+                result.get("failed", {}),
+            )
+            st.rerun()
 
 
 def main() -> None:
@@ -124,36 +147,15 @@ def main() -> None:
         if st.button(tr("open"), key="q_open", type="primary", icon="🗂️") and picked:
             st.session_state["case_id"] = picked
             st.switch_page("views/case.py", query_params={"id": picked})
-    with right, st.container(border=True):
-        st.subheader(tr("bulk_assign"))
-        chosen = st.multiselect(
-            tr("select_cases"), ids, key="q_bulk_pick", format_func=describe, placeholder="…"
-        )
-        who = st.selectbox(
-            tr("assign_to"),
-            agents,
-            key="q_bulk_who",
-            accept_new_options=True,
-            index=None,
-            placeholder="…",
-        )
-        if st.button(tr("assign"), key="q_bulk", icon="👥", disabled=not chosen):
-            if not who:
-                st.warning(tr("assign_to"))
-            else:
-                result = ui.attempt(ui.client().bulk_assign, chosen, who, ui.actor())
-                if result is not None:
-                    st.session_state["q_flash"] = (
-                        tr("assigned_n", n=len(result.get("assigned", [])), who=who),
-                        result.get("failed", {}),
-                    )
-                    st.rerun()
+    if ui.may("cases:work"):
+        with right, st.container(border=True):
+            _bulk_assign(ids, agents, describe)
     flash = st.session_state.pop("q_flash", None)
     if flash:
         message, failed = flash
         st.success(message, icon="✅")
         for case_id, why in failed.items():
-            st.warning(tr("assign_failed", case=case_id, why=why))
+            st.warning(tr("assign_failed", case=case_id, why=ui.escape_markdown(str(why))))
 
 
 main()

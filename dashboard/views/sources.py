@@ -31,16 +31,17 @@ def _health(row: dict[str, Any]) -> str:
 def main() -> None:
     st.title(tr("sources_title"))
     health = ui.fetch(ui.client().health)
+    stats = ui.fetch(ui.client().stats)
     st.caption(
         tr(
             "service_line",
             status=health.get("status"),
-            mentions=f"{health.get('mentions', 0):,}",
-            model=health.get("model") or "—",
+            mentions=f"{stats.get('mentions', 0):,}",
+            model=ui.escape_markdown(str(health.get("model") or "—")),
         )
     )
-    if health.get("model_error"):
-        st.warning(str(health["model_error"]))
+    if health.get("model_error"):  # true/false only: the reason is in the service's log
+        st.warning(tr("model_error"), icon="🧠")
     if st.button(tr("refresh"), key="src_refresh", icon="🔄"):
         st.rerun()
     sources = ui.fetch(ui.client().sources)
@@ -69,6 +70,36 @@ def main() -> None:
             "last_error": st.column_config.TextColumn(width="large"),
         },
     )
+
+    if ui.may("pipeline:repair"):
+        _set_aside()
+
+
+def _set_aside() -> None:
+    """Mentions a stage set aside: the reason as text, and retry or discard for each."""
+    st.subheader(tr("set_aside_title"))
+    st.caption(tr("set_aside_caption"))
+    held = ui.fetch(ui.client().set_aside)
+    if not held["items"]:
+        st.info(tr("set_aside_none"))
+        return
+    frame = pd.DataFrame(held["items"])
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={"reason": st.column_config.TextColumn(width="large")},
+    )
+    keys = [item["mention_key"] for item in held["items"]]
+    key = st.selectbox(tr("set_aside_pick"), keys, key="src_set_aside_key")
+    retry, discard = st.columns(2)
+    if retry.button(tr("set_aside_retry"), key="src_set_aside_retry", icon="🔁"):
+        done = ui.attempt(ui.client().retry_set_aside, key)
+        if done is not None:
+            st.success(tr("set_aside_retried", mention=key, stage=done["back_to"]))
+    discarded = discard.button(tr("set_aside_discard"), key="src_set_aside_discard", icon="🗑️")
+    if discarded and ui.attempt(ui.client().discard_set_aside, key) is not None:
+        st.success(tr("set_aside_discarded", mention=key))
 
 
 main()

@@ -12,7 +12,7 @@ from pipeline.access import audit, tokens, users
 from pipeline.access.roles import GRANTS, Principal
 from pipeline.api.deps import ServiceDep
 from pipeline.api.policy import PrincipalDep
-from pipeline.errors import EscuchaError, NotSignedIn
+from pipeline.errors import EscuchaError, Forbidden, NotSignedIn
 from pipeline.records import utcnow
 
 router = APIRouter(prefix="/auth")
@@ -89,7 +89,10 @@ def change_password(
     """Change one's own password: every session and token of the account ends."""
     now = utcnow()
     settings = service.settings.auth
-    users.authenticate(service.store, settings, principal.name, body.current, now=now)
+    try:
+        users.authenticate(service.store, settings, principal.name, body.current, now=now)
+    except NotSignedIn:  # the session is fine; the password typed is not (it counts a failure)
+        raise Forbidden("the current password is not right") from None
     ended = users.set_password(service.store, principal.name, body.new, now=now)
     audit.record(service.store, principal, "user.password", now=now, target=principal.name)
     return {"changed": True, "credentials_ended": ended}

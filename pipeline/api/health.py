@@ -13,11 +13,15 @@ router = APIRouter()
 
 @router.get("/health")
 def health(service: ServiceDep) -> dict[str, Any]:
-    """Open to anyone (load balancers, the dashboard before sign-in): tells nothing of the data."""
+    """Open to anyone (load balancers, the dashboard before sign-in): tells nothing of the data,
+    only what the sign-in page needs (its language, and the single sign-on button's label)."""
+    oidc = service.settings.auth.oidc
     return {
         "status": "ok" if service.classifier_error is None else "degraded",
         "model": service.model_version,
         "model_error": service.classifier_error is not None,
+        "ui_language": service.settings.service.ui_language,
+        "sso": None if oidc is None else {"label": oidc.label, "login": "/auth/oidc/login"},
     }
 
 

@@ -1,7 +1,9 @@
-"""Debian's Chromium, driven by Playwright, works a case to ``closed_public`` in the real dashboard.
+"""Debian's Chromium, driven by Playwright, signs in as an agent and works a case to
+``closed_public`` in the real dashboard.
 
 Runs the seeded API on a loopback port and ``streamlit run dashboard/app.py`` beside it, checks that
-a mention carrying ``<script>`` and Markdown shows as text, and saves the README's screenshots.
+a mention carrying ``<script>`` and Markdown shows as text, that every step is recorded under the
+agent who signed in, and saves the README's screenshots.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.dashboard.conftest import ROOT, LiveApi, free_port
+from tests.dashboard.conftest import PASSWORD, ROOT, LiveApi, free_port
 from tests.dashboard.conftest import live_api as live_api
 
 pytestmark = pytest.mark.browser
@@ -82,7 +84,7 @@ def browser() -> Iterator[object]:
 
 
 def status(live_api: LiveApi, case_id: str) -> str:
-    return httpx.get(f"{live_api.url}/cases/{case_id}").json()["case"]["status"]
+    return str(live_api.get(f"/cases/{case_id}")["case"]["status"])
 
 
 def wait_for_status(live_api: LiveApi, case_id: str, wanted: str, timeout: float = 20) -> None:
@@ -107,11 +109,29 @@ def test_work_a_case_to_closed_public_by_clicking(
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
-    # Overview, in English (the config's default is Spanish).
+    # An anonymous visitor gets the sign-in form only, in Spanish first; switch to English.
     page.goto(dashboard_url)
-    page.get_by_text("Resumen de la escucha").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Iniciar sesión").wait_for(timeout=30_000)
+    assert page.get_by_role("link", name=re.compile("Cola|Queue")).count() == 0
     page.locator(".st-key-_lang").get_by_text("English", exact=True).click()
-    page.get_by_text("Listening overview").wait_for()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    idle(page)
+
+    # A wrong password shows the service's reason; the right one signs the agent in.
+    page.locator(".st-key-signin_name input").fill("mateo")
+    page.locator(".st-key-signin_password input").fill("not the password")
+    page.locator(".st-key-signin_submit button").click()
+    page.get_by_text("wrong user name or password").wait_for()
+    idle(page)
+    page.locator(".st-key-signin_password input").fill(PASSWORD)
+    page.locator(".st-key-signin_submit button").click()
+
+    # Overview, in English, with who is signed in in the sidebar.
+    page.get_by_text("Listening overview").wait_for(timeout=30_000)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("Mateo Agente").wait_for()
+    assert sidebar.get_by_role("link", name=re.compile("Admin")).count() == 0
+    assert PASSWORD not in page.url
     page.locator("[data-testid='stVegaLiteChart']").first.wait_for()
     idle(page)
     page.wait_for_timeout(1500)  # let the charts finish drawing
@@ -161,4 +181,26 @@ def test_work_a_case_to_closed_public_by_clicking(
 
     assert status(live_api, case_id) == "closed_public"
     assert dialogs == []
+    events = live_api.get(f"/cases/{case_id}")["events"]
+    worked = [e for e in events if e["action"] in ("acknowledge", "private_message", "resolve",
+                                                  "close_public")]  # fmt: skip
+    assert len(worked) == 4
+    assert {e["actor"] for e in worked} == {"mateo"}
+
+    # Signing out goes back to the form.
+    page.locator(".st-key-sign_out button").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    page.get_by_text("You have signed out.").wait_for()
+
+    # A signed-out visitor following a link to a case gets the sign-in form, not the case, and
+    # the case once signed in.
+    page.goto(f"{dashboard_url}/case?id={case_id}")
+    page.get_by_role("heading", name="Iniciar sesión").wait_for()
+    idle(page)
+    assert page.get_by_text(case_id).count() == 0
+    assert page.get_by_text("Page not found").count() == 0
+    page.locator(".st-key-signin_name input").fill("mateo")
+    page.locator(".st-key-signin_password input").fill(PASSWORD)
+    page.locator(".st-key-signin_submit button").click()
+    page.get_by_role("heading", name=f"Caso {case_id}").wait_for(timeout=30_000)
     context.close()

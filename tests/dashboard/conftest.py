@@ -1,4 +1,5 @@
-"""A seeded service running the real API on a loopback port, and AppTest helpers for the pages."""
+"""A seeded service running the real API on a loopback port, the people who sign in to it, and
+AppTest helpers for the pages."""
 
 from __future__ import annotations
 
@@ -6,15 +7,20 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from streamlit.testing.v1 import AppTest  # noqa: TID253 - testing the dashboard
 
+from pipeline.access import users
 from pipeline.api.app import create_app
+from pipeline.records import utcnow
 from pipeline.service import Service
 from pipeline.settings import Settings, load_settings
 from pipeline.stages.triage import triage_pending
@@ -24,6 +30,21 @@ from tests.conftest import EXAMPLE, seed_scored
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "app.py")
 INJECTED = '<script>alert("x")</script> **negrita** [pulsa](javascript:alert(1)) Orbita sin fibra'
+PASSWORD = "orbita-escucha-2026"  # every test person's password
+
+# name -> (role, teams, brands, display name); made in the seeded store before the API starts.
+PEOPLE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
+    "ada": ("admin", (), (), "Ada Admin"),
+    "marta": ("manager", (), (), "Marta Manager"),
+    "mateo": ("agent", ("atencion-es",), (), "Mateo Agente"),
+    "lucia": ("agent", ("atencion-es",), (), "Lucía Agente"),
+    "ana.lista": ("analyst", (), (), "Ana Analista"),
+    "victor": ("viewer", (), (), "Víctor Lector"),
+    "celia": ("viewer", (), ("Celera",), "Celia Solo Celera"),
+    "caduca": ("agent", ("atencion-es",), (), "Sesión Que Caduca"),
+    "cambia": ("analyst", (), (), "Cambia Su Clave"),
+    "saliente": ("viewer", (), (), "Sale Y Entra"),
+}
 
 
 def free_port() -> int:
@@ -37,6 +58,40 @@ class LiveApi:
     url: str
     service: Service
     store: Store
+    sessions: dict[str, str] = field(default_factory=dict)
+
+    def token(self, name: str) -> str:
+        """A session of ``name`` (signed in through POST /auth/login once per test run)."""
+        if name not in self.sessions:
+            self.sessions[name] = self.login(name)
+        return self.sessions[name]
+
+    def login(self, name: str, password: str = PASSWORD) -> str:
+        """A fresh session of ``name``."""
+        answer = httpx.post(f"{self.url}/auth/login", json={"name": name, "password": password})
+        answer.raise_for_status()
+        return str(answer.json()["token"])
+
+    def get(self, path: str, as_: str = "ada", **params: Any) -> Any:
+        """GET ``path`` as ``as_`` (the admin by default); the JSON answer."""
+        headers = {"Authorization": f"Bearer {self.token(as_)}"}
+        answer = httpx.get(f"{self.url}{path}", params=params, headers=headers)
+        answer.raise_for_status()
+        return answer.json()
+
+    def send(self, method: str, path: str, body: Any, as_: str = "ada") -> Any:
+        headers = {"Authorization": f"Bearer {self.token(as_)}"}
+        answer = httpx.request(method, f"{self.url}{path}", json=body, headers=headers)
+        answer.raise_for_status()
+        return answer.json()
+
+
+def add_people(store: Store) -> None:
+    for name, (role, teams, brands, display) in PEOPLE.items():
+        users.add(
+            store, name, role=role, password=PASSWORD, now=utcnow(), teams=teams, brands=brands,
+            display_name=display,
+        )  # fmt: skip
 
 
 def seed(store: Store, settings: Settings) -> None:
@@ -71,12 +126,9 @@ def seed(store: Store, settings: Settings) -> None:
     triage_pending(store, settings)
 
 
-@pytest.fixture(scope="session")
-def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    folder = tmp_path_factory.mktemp("dashboard")
-    settings = load_settings(EXAMPLE).model_copy(update={"database": folder / "escucha.duckdb"})
-    store = Store.open(settings.database)
-    seed(store, settings)
+@contextmanager
+def serving(settings: Settings, store: Store) -> Iterator[LiveApi]:
+    """The real API app over ``store`` on a loopback port, for as long as the block runs."""
     service = Service(settings, store, sources={})
     port = free_port()
     server = uvicorn.Server(
@@ -91,20 +143,62 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         if time.monotonic() > deadline:
             raise RuntimeError("the API did not start")
         time.sleep(0.02)
-    yield LiveApi(f"http://127.0.0.1:{port}", service, store)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield LiveApi(f"http://127.0.0.1:{port}", service, store)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    folder = tmp_path_factory.mktemp("dashboard")
+    settings = load_settings(EXAMPLE).model_copy(update={"database": folder / "escucha.duckdb"})
+    store = Store.open(settings.database)
+    seed(store, settings)
+    add_people(store)
+    with serving(settings, store) as live:
+        yield live
     store.close()
+
+
+def dashboard(live_api: LiveApi, name: str | None = None, lang: str | None = "en") -> AppTest:
+    """The dashboard; signed in as ``name`` with a session kept in its state (as the sign-in
+    form keeps it), or anonymous."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["api_url"] = live_api.url
+    if lang:
+        at.session_state["lang"] = lang
+    if name:
+        at.session_state["auth_token"] = live_api.token(name)
+    return at
 
 
 @pytest.fixture
 def app(live_api: LiveApi) -> AppTest:
-    """The dashboard with its language set to English (one test checks Spanish)."""
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["api_url"] = live_api.url
-    at.session_state["lang"] = "en"
-    at.session_state["actor"] = "tester"
+    """The dashboard in English (one test checks Spanish), signed in as Marta, a manager."""
+    return dashboard(live_api, "marta")
+
+
+def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    """Fill in and send the sign-in form."""
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    at.button(key="signin_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def offered(at: AppTest) -> set[str]:
+    """The page scripts the navigation offers after the last run (``views/queue.py`` → "queue").
+
+    AppTest keeps what ``st.navigation`` registered (it has no public accessor for it yet);
+    a page drawn by a function, such as the sign-in form, is named by its title."""
+    names = set()
+    for info in at._registered_pages.values():
+        script = info.get("script_path")
+        names.add(Path(str(script)).stem if script else str(info.get("page_name") or ""))
+    return names
 
 
 def open_page(at: AppTest, page: str, **query: str) -> AppTest:

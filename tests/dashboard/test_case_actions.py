@@ -1,23 +1,27 @@
-"""Every case action, taken from the Case page's composer, against the live seeded service."""
+"""Every case action, taken from the Case page's composer, against the live seeded service, as
+the person signed in."""
 
 from __future__ import annotations
 
-import httpx
 from streamlit.testing.v1 import AppTest  # noqa: TID253 - testing the dashboard
 
-from tests.dashboard.conftest import INJECTED, LiveApi, open_page, texts
+from tests.dashboard.conftest import INJECTED, LiveApi, dashboard, open_page, sign_in, texts
 
 
 def case_with(live_api: LiveApi, words: str) -> dict:
-    found = httpx.get(f"{live_api.url}/cases", params={"limit": 200}).json()["items"]
+    found = live_api.get("/cases", limit=200)["items"]
     for case in found:
         if words in (case.get("text") or ""):
             return case
     raise AssertionError(f"no case whose text has {words!r}")
 
 
+def detail_of(live_api: LiveApi, case_id: str) -> dict:
+    return live_api.get(f"/cases/{case_id}")
+
+
 def status_of(live_api: LiveApi, case_id: str) -> str:
-    return httpx.get(f"{live_api.url}/cases/{case_id}").json()["case"]["status"]
+    return detail_of(live_api, case_id)["case"]["status"]
 
 
 def click(at: AppTest, key: str) -> AppTest:
@@ -45,7 +49,7 @@ def test_a_case_goes_from_new_to_closed_publicly_and_back(app: AppTest, live_api
     at.text_area(key=f"text_{case_id}_private_message").set_value("Hola, ¿nos das tu número?")
     click(at, "do_private_message")
     assert status_of(live_api, case_id) == "in_private"
-    detail = httpx.get(f"{live_api.url}/cases/{case_id}").json()
+    detail = detail_of(live_api, case_id)
     assert any(o["text"] == "Hola, ¿nos das tu número?" for o in detail["outbox"])
 
     at.text_area(key=f"text_{case_id}_reply").set_value("Es el 600 000 000")
@@ -66,6 +70,12 @@ def test_a_case_goes_from_new_to_closed_publicly_and_back(app: AppTest, live_api
     assert {"acknowledge", "private_message", "resolve", "close_public"} <= set(
         timeline.get("action", [])
     )
+    # Each step is recorded under the person signed in: nobody types a name any more.
+    events = detail_of(live_api, case_id)["events"]
+    worked = [e for e in events if e["action"] in ("acknowledge", "private_message", "resolve",
+                                                  "close_public", "close", "reopen")]  # fmt: skip
+    assert worked
+    assert {e["actor"] for e in worked} == {"marta"}
 
 
 def test_only_the_actions_the_status_allows_are_offered(app: AppTest, live_api: LiveApi) -> None:
@@ -95,7 +105,7 @@ def test_escalate_to_another_team_and_level(app: AppTest, live_api: LiveApi) -> 
     at.selectbox(key="esc_level").set_value("country")
     at.text_input(key="reason_escalate").set_value("posible caída general")
     click(at, "do_escalate")
-    detail = httpx.get(f"{live_api.url}/cases/{case['id']}").json()["case"]
+    detail = detail_of(live_api, case["id"])["case"]
     assert detail["team"] == "crisis"
     assert detail["level"] == "country"
 
@@ -105,7 +115,7 @@ def test_assign_from_the_case_page(app: AppTest, live_api: LiveApi) -> None:
     at = open_page(app, "case", id=case["id"])
     at.selectbox(key="case_assignee").set_value("mateo")
     click(at, "do_assign")
-    assert httpx.get(f"{live_api.url}/cases/{case['id']}").json()["case"]["assignee"] == "mateo"
+    assert detail_of(live_api, case["id"])["case"]["assignee"] == "mateo"
 
 
 def test_bulk_assign_from_the_queue(app: AppTest, live_api: LiveApi) -> None:
@@ -116,7 +126,7 @@ def test_bulk_assign_from_the_queue(app: AppTest, live_api: LiveApi) -> None:
     click(at, "q_bulk")
     assert "2 cases assigned to lucia." in texts(at)
     for case_id in ids:
-        assert httpx.get(f"{live_api.url}/cases/{case_id}").json()["case"]["assignee"] == "lucia"
+        assert detail_of(live_api, case_id)["case"]["assignee"] == "lucia"
 
 
 def test_the_queue_opens_a_case(app: AppTest, live_api: LiveApi) -> None:
@@ -148,10 +158,27 @@ def test_mentions_correction_and_export(app: AppTest, live_api: LiveApi) -> None
     assert list(at.dataframe[0].value["author"]) == ["dora"]
     at.selectbox(key="m_field").set_value("sentiment")
     at.selectbox(key="m_value").set_value("neutral")
-    at.button[-1].click().run()  # the form's submit button
+    at.button(key="m_correct_go").click().run()
     assert "Correction stored for retraining: sentiment positive → neutral" in texts(at)
 
     click(at, "m_export_csv_go")
     data = at.session_state["m_export_csv"]
     assert data.decode().splitlines()[0].startswith("key,")
     assert len(data.decode().strip().splitlines()) == 2  # the header and dora's mention
+
+
+def test_an_agent_signed_in_through_the_form_acts_under_their_own_name(
+    live_api: LiveApi,
+) -> None:
+    case = case_with(live_api, "caída general otra vez número 7")
+    at = sign_in(dashboard(live_api).run(), "mateo")
+    at.switch_page("views/case.py")
+    at.query_params["id"] = case["id"]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == f"Case {case['id']}"
+    click(at, "do_acknowledge")
+    assert status_of(live_api, case["id"]) == "acknowledged"
+    events = detail_of(live_api, case["id"])["events"]
+    acknowledged = [e for e in events if e["action"] == "acknowledge"]
+    assert [e["actor"] for e in acknowledged] == ["mateo"]

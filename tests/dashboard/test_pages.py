@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest  # noqa: TID253 - testing the dashboard
 
-from tests.dashboard.conftest import APP, LiveApi, free_port, open_page, texts
+from tests.dashboard.conftest import APP, LiveApi, dashboard, free_port, open_page, texts
 
 
 def test_overview_shows_volume_sentiment_spikes_and_share_of_voice(app: AppTest) -> None:
@@ -86,10 +86,33 @@ def test_care_metrics_page(app: AppTest) -> None:
     assert "cases" in at.caption[0].value
 
 
-def test_sources_page(app: AppTest) -> None:
+def test_sources_page(app: AppTest, live_api: LiveApi) -> None:
     at = open_page(app, "sources")
     assert at.title[0].value == "Source health"
     assert "Service: ok" in texts(at) or "Service: degraded" in texts(at)
+    mentions = live_api.get("/stats")["mentions"]
+    assert f"{mentions:,} mentions" in texts(at)
+
+
+def test_a_manager_retries_a_set_aside_mention_from_the_sources_page(live_api: LiveApi) -> None:
+    from pipeline.records import utcnow
+    from pipeline.stages import set_aside
+    from tests.conftest import seed_scored
+
+    key = seed_scored(live_api.store, native_id="set-aside-1", text="Orbita \x00 roto")
+    set_aside.hold(live_api.store, key, stage="score", exc=ValueError("tokenizer choked"),
+                   now=utcnow())  # fmt: skip
+    at = open_page(dashboard(live_api, "marta"), "sources")
+    assert "Set aside" in [s.value for s in at.subheader]
+    table = at.dataframe[-1].value
+    assert key in list(table["mention_key"])
+    assert "tokenizer choked" in " ".join(table["reason"])
+    at.selectbox(key="src_set_aside_key").set_value(key)
+    at.button(key="src_set_aside_retry").click().run()
+    assert f"{key} goes back to the score stage." in [m.value for m in at.success]
+    assert key not in [i["mention_key"] for i in live_api.get("/set-aside")["items"]]
+    agent = open_page(dashboard(live_api, "mateo"), "sources")
+    assert "Set aside" not in [s.value for s in agent.subheader]
 
 
 def test_the_interface_switches_to_spanish(app: AppTest) -> None:
@@ -101,9 +124,7 @@ def test_the_interface_switches_to_spanish(app: AppTest) -> None:
 
 
 def test_the_default_language_comes_from_the_config(live_api: LiveApi) -> None:
-    at = AppTest.from_file(APP)
-    at.session_state["api_url"] = live_api.url
-    at.run(timeout=30)
+    at = dashboard(live_api, "marta", lang=None).run()
     assert at.title[0].value == "Resumen de la escucha"  # ui_language = "es" in the example
 
 
@@ -118,13 +139,17 @@ def test_a_clear_panel_when_the_api_is_down() -> None:
 
 
 def test_care_page_takes_an_agent_off_shift(app: AppTest, live_api: LiveApi) -> None:
-    import httpx
-
     at = open_page(app, "care")
     assert "Agents and workload" in [s.value for s in at.subheader]
     toggle = at.toggle(key="shift_lucia")
     assert toggle.value is True
     toggle.set_value(False).run()
-    agents = {a["name"]: a for a in httpx.get(f"{live_api.url}/agents").json()}
+    agents = {a["name"]: a for a in live_api.get("/agents")}
     assert agents["lucia"]["on_shift"] is False
-    httpx.put(f"{live_api.url}/agents/lucia/shift", json={"on_shift": True, "actor": "test"})
+    live_api.send("PUT", "/agents/lucia/shift", {"on_shift": True})
+
+
+def test_an_agent_may_switch_only_their_own_shift(live_api: LiveApi) -> None:
+    at = open_page(dashboard(live_api, "mateo"), "care")
+    assert at.toggle(key="shift_mateo").disabled is False
+    assert at.toggle(key="shift_lucia").disabled is True
