@@ -3,14 +3,15 @@
 Cursor, per stream (``search``, ``mentions``): ``{"since_id": ..}`` once a walk is complete. While
 a walk is under way each stored page also commits ``run = {"newest", "until"}``: the walk's first
 ``newest_id`` and the oldest id stored so far, so an interrupted walk resumes with ``until_id``
-(ids are durable; pagination tokens are not) and ``since_id`` moves only after the last page.
+(ids are durable; pagination tokens are not) and ``since_id`` moves only after the last page. A
+page with a ``next_token`` but no tweets (X filters pages after cutting them) does not end a walk.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from pydantic import Field
 
 from crawlers.http import TimeoutAdapter, call_with_retries, seconds_until
 from crawlers.options import ConnectorOptions, parse_options
+from crawlers.platform_query import X_QUERY_LIMIT, x_query
 from pipeline.errors import (
     AuthError,
     ConfigError,
@@ -34,8 +36,10 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "x"
 REAL_HOST = "https://api.twitter.com"
+# note_tweet: the full text of a post over 280 characters (``text`` holds only its start).
 TWEET_FIELDS = [
     "created_at", "author_id", "conversation_id", "lang", "public_metrics", "referenced_tweets",
+    "note_tweet",
 ]  # fmt: skip
 USER_FIELDS = ["username", "name", "public_metrics"]
 DM_FIELDS = ["id", "text", "created_at", "sender_id", "dm_conversation_id", "event_type"]
@@ -51,18 +55,37 @@ class XOptions(ConnectorOptions):
     search: bool = True
     mentions: bool = True
     max_results: int = Field(100, ge=10, le=100)
+    query_limit: int = Field(X_QUERY_LIMIT, ge=1)  # characters; 4096 on enterprise access
 
 
-def brand_query(settings: Settings, source: SourceSettings) -> str | None:
-    """An X query from the source's brand: its keywords and handles, retweets left out."""
-    brands = [b for b in settings.brands if b.name == source.brand] or settings.brands[:1]
-    if not brands:
+def brand_query(
+    settings: Settings, source: SourceSettings, limit: int = X_QUERY_LIMIT
+) -> str | None:
+    """An X query from the source's brand (its boolean query, or keywords and X handles)."""
+    index = next((i for i, b in enumerate(settings.brands) if b.name == source.brand), None)
+    if index is None:
+        index = 0 if settings.brands else None
+    if index is None:
         return None
-    terms = [f'"{k}"' if " " in k else k for k in brands[0].keywords]
-    terms += [h if h.startswith("@") else f"@{h}" for h in brands[0].handles]
-    if not terms:
+    return x_query(settings.brands[index], key=f"brands.{index}.query", limit=limit)
+
+
+def full_text(tweet: Mapping[str, Any]) -> str:
+    """A tweet's whole text: ``note_tweet.text`` for a post over 280 characters, else ``text``."""
+    note = tweet.get("note_tweet")
+    if isinstance(note, Mapping) and isinstance(note.get("text"), str) and note["text"]:
+        return str(note["text"])
+    return str(tweet["text"])
+
+
+def _reset_epoch(exc: Any) -> float | None:
+    """The ``x-rate-limit-reset`` header of a 429 (every tweepy release keeps ``.response``)."""
+    response = getattr(exc, "response", None)
+    value = getattr(response, "headers", {}).get("x-rate-limit-reset")
+    try:
+        return float(value) if value else None
+    except (TypeError, ValueError):
         return None
-    return f"({' OR '.join(terms)}) -is:retweet"
 
 
 def _reason(exc: Any) -> str:
@@ -82,7 +105,7 @@ class XConnector:
         client: Any,
         *,
         query: str | None = None,
-        write_secret_missing: str | None = None,
+        write_secrets_missing: Sequence[str] = (),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.name = source.name
@@ -90,13 +113,40 @@ class XConnector:
         self.options = options
         self.client = client
         self.query = options.query or query
-        self.write_secret_missing = write_secret_missing
+        self.write_secrets_missing = tuple(write_secrets_missing)
         self.sleep = sleep
         self.rate: dict[str, dict[str, int]] = {}
         self._stream = "other"
         self._user_ids: dict[str, str] = {}
         self._me: str | None = options.user_id
         client.session.hooks["response"].append(self._remember_rate)
+        self._announce()
+
+    def _announce(self) -> None:
+        """Say once, at start-up, what this source can do on X and why the rest is off."""
+        on: list[str] = []
+        off: list[str] = []
+        if not self.options.search:
+            off.append("search (`search = false`)")
+        elif not self.query:
+            off.append("search (no `query` and the brand has no keywords)")
+        else:
+            on.append("search")
+        if not self.options.mentions:
+            off.append("mentions timeline (`mentions = false`)")
+        elif not self.options.user_id:
+            off.append("mentions timeline (no `user_id`)")
+        else:
+            on.append("mentions timeline")
+        if self.write_secrets_missing:
+            unset = ", ".join(self.write_secrets_missing)
+            off.append(f"public replies and direct messages ({unset} not set)")
+        else:
+            on.append("public replies and direct messages")
+        logger.info(
+            "X source %s: on: %s; off: %s", self.name, ", ".join(on) or "nothing",
+            "; ".join(off) or "nothing", extra={"source": self.name},
+        )  # fmt: skip
 
     # -- errors: the one place tweepy and requests exceptions become ours --------------------
     def _classify(self, exc: Exception) -> SourceError | None:
@@ -104,7 +154,7 @@ class XConnector:
 
         where = {"source": self.name}
         if isinstance(exc, tweepy.TooManyRequests):
-            retry = seconds_until(exc.reset_time)
+            retry = seconds_until(_reset_epoch(exc))
             if retry is None:
                 return RateLimited(
                     "X answered 429 without an x-rate-limit-reset header",
@@ -202,13 +252,15 @@ class XConnector:
             token = meta.get("next_token")
             if tweets:
                 oldest = str(min(int(t["id"]) for t in tweets))
-            if token and tweets:
+            if not token:
+                state[stream] = {"since_id": newest or since} if (newest or since) else {}
+            elif newest and oldest:
                 progress: dict[str, Any] = {"run": {"newest": newest, "until": oldest}}
                 state[stream] = progress | ({"since_id": since} if since else {})
-            else:
-                state[stream] = {"since_id": newest or since} if (newest or since) else {}
-            yield Page(mentions, cursor=dict(state), rate_limit=dict(self.rate))
-            if not token or not tweets:
+            # else: a page with a token but nothing stored yet; the saved cursor stays as it is.
+            if tweets or not token:
+                yield Page(mentions, cursor=dict(state), rate_limit=dict(self.rate))
+            if not token:
                 return
         logger.info(
             "X %s: page budget spent; the walk resumes next poll",
@@ -228,7 +280,7 @@ class XConnector:
             return Mention(
                 platform=PLATFORM,
                 native_id=str(tweet["id"]),
-                text=str(tweet["text"]),
+                text=full_text(tweet),
                 author=username,
                 created_at=utc(datetime.fromisoformat(str(tweet["created_at"]))),
                 url=f"https://x.com/{username}/status/{tweet['id']}",
@@ -251,9 +303,10 @@ class XConnector:
 
     # -- Channel -----------------------------------------------------------------------------
     def _require_write(self) -> None:
-        if self.write_secret_missing:
+        if self.write_secrets_missing:
             raise MissingSecret(
-                self.write_secret_missing, needed_for=f"replies and DMs of source {self.name!r}"
+                self.write_secrets_missing[0],
+                needed_for=f"replies and DMs of source {self.name!r}",
             )
 
     def _my_id(self) -> str:
@@ -355,8 +408,10 @@ class XConnector:
         for tweet in body.get("data") or []:
             refs = tweet.get("referenced_tweets") or []
             answered = {str(r.get("id")) for r in refs if r.get("type") == "replied_to"}
-            if tweet.get("text") == message.text and (
-                message.in_reply_to is None or message.in_reply_to in answered
+            if (
+                "text" in tweet
+                and full_text(tweet) == message.text
+                and (message.in_reply_to is None or message.in_reply_to in answered)
             ):
                 tid = str(tweet["id"])
                 return SentMessage(platform_id=tid, url=f"https://x.com/i/web/status/{tid}")
@@ -365,8 +420,12 @@ class XConnector:
     def poll_private(
         self, cursor: Mapping[str, Any] | None
     ) -> tuple[list[InboundMessage], Mapping[str, Any] | None]:
-        """Direct messages newer than ``cursor["last_event_id"]``, oldest first; ours left out."""
-        self._require_write()
+        """Direct messages newer than ``cursor["last_event_id"]``, oldest first; ours left out.
+
+        Without the user-context secrets DMs are off (said once at start-up): nothing is read.
+        """
+        if self.write_secrets_missing:
+            return [], cursor
         me = self._my_id()
         last = int((cursor or {}).get("last_event_id") or 0)
         events: list[dict[str, Any]] = []
@@ -432,12 +491,20 @@ def from_settings(source: SourceSettings, settings: Settings) -> XConnector:
         source.name, "X_BEARER_TOKEN", needed_for=f"the X source {source.name!r}"
     )
     user = {name: settings.optional_source_secret(source.name, name) for name in USER_SECRETS}
-    missing = next((f"ESCUCHA_{n}" for n, v in user.items() if not v), None)
-    query = options.query or brand_query(settings, source)
+    missing = [f"ESCUCHA_{n}" for n, v in user.items() if not v]
+    query = options.query or (
+        brand_query(settings, source, options.query_limit) if options.search else None
+    )
+    if query and len(query) > options.query_limit:
+        raise ConfigError(
+            f"the X query is {len(query)} characters, over X's limit of {options.query_limit}",
+            key=f"sources.{source.name}.query",
+            hint="shorten it, or raise `query_limit` if your X access level allows more",
+        )
     if not (options.search and query) and not (options.mentions and options.user_id):
         raise ConfigError(
             "nothing to read: set `query` (or a brand with keywords) or `user_id`",
             key=f"sources.{source.name}.query",
         )
     client = build_client(bearer, user, source.api_base_url, options.timeout.total_seconds())
-    return XConnector(source, options, client, query=query, write_secret_missing=missing)
+    return XConnector(source, options, client, query=query, write_secrets_missing=missing)

@@ -1,7 +1,10 @@
 """A fake X API v2: recent search, mentions timeline, user tweets, posting, DMs, rate-limit headers.
 
 tweepy calls https://api.twitter.com; the connector's ``api_base_url`` rewrites that to this fake.
-Pagination tokens point at a tweet id, so pages stay stable while new tweets arrive.
+Pagination tokens point at a tweet id, so pages stay stable while new tweets arrive. As on X, a
+post over 280 characters has only its start in ``text`` and its whole text in ``note_tweet``
+(sent only when ``tweet.fields`` asks for it), and ``withheld`` tweets take their place on a page
+but are left out of it, so a page can carry a ``next_token`` and no tweets.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ BEARER = "fake-bearer"
 OUR_ID = "900"
 OUR_USERNAME = "acme_care"
 EPOCH = datetime(2025, 1, 2, 10, 0, tzinfo=UTC)
+TEXT_LIMIT = 280
 
 
 def stamp(moment: datetime) -> str:
@@ -30,6 +34,7 @@ class FakeX(FakeServer):
         self.users: dict[str, dict[str, Any]] = {}
         self.dm_events: list[dict[str, Any]] = []
         self.remaining = 450
+        self.withheld: set[str] = set()  # ids filtered out after a page was cut
         self.add_user(OUR_ID, OUR_USERNAME, followers=5000)
         self.route("GET", r"/2/tweets/search/recent", self.search)
         self.route("GET", r"/2/users/me", self.me)
@@ -71,7 +76,7 @@ class FakeX(FakeServer):
             tid = self._new_id()
             tweet: dict[str, Any] = {
                 "id": tid,
-                "text": text,
+                "text": text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…",
                 "author_id": uid,
                 "created_at": stamp(EPOCH + timedelta(seconds=int(tid) - 1000)),
                 "conversation_id": tid,
@@ -84,7 +89,8 @@ class FakeX(FakeServer):
                 tweet["referenced_tweets"] = [{"type": "replied_to", "id": reply_to}]
                 parent = next((t for t in self.tweets if t["id"] == reply_to), None)
                 tweet["conversation_id"] = parent["conversation_id"] if parent else reply_to
-            self.tweets.append({**tweet, "_mention": mention, "_search": searchable})
+            long = {"_note": text} if len(text) > TEXT_LIMIT else {}
+            self.tweets.append({**tweet, **long, "_mention": mention, "_search": searchable})
             return tid
 
     def add_dm(self, sender: str, text: str) -> str:
@@ -129,8 +135,11 @@ class FakeX(FakeServer):
         return Response(status, body, self.rate_headers(time.time() + 900))
 
     @staticmethod
-    def public(tweet: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in tweet.items() if not k.startswith("_")}
+    def public(tweet: dict[str, Any], fields: str = "") -> dict[str, Any]:
+        shown = {k: v for k, v in tweet.items() if not k.startswith("_")}
+        if "_note" in tweet and "note_tweet" in fields.split(","):
+            shown["note_tweet"] = {"text": tweet["_note"]}
+        return shown
 
     def _page(self, request: Request, items: list[dict[str, Any]], token_name: str) -> Response:
         since = int(request.query.get("since_id", 0))
@@ -142,18 +151,20 @@ class FakeX(FakeServer):
         chosen = sorted(
             (t for t in items if since < int(t["id"]) < until), key=lambda t: -int(t["id"])
         )
-        page = chosen[:size]
+        cut = chosen[:size]
+        more = {"next_token": f"below-{cut[-1]['id']}"} if len(chosen) > size else {}
+        page = [t for t in cut if t["id"] not in self.withheld]
         if not page:
-            return self.ok({"meta": {"result_count": 0}})
+            return self.ok({"meta": {"result_count": 0, **more}})
         meta: dict[str, Any] = {
             "newest_id": page[0]["id"], "oldest_id": page[-1]["id"], "result_count": len(page),
+            **more,
         }  # fmt: skip
-        if len(chosen) > size:
-            meta["next_token"] = f"below-{page[-1]['id']}"
         authors = {t.get("author_id") or t.get("sender_id") for t in page}
         users = [self.users[a] for a in authors if a in self.users]
-        return self.ok({"data": [self.public(t) for t in page], "includes": {"users": users},
-                        "meta": meta})  # fmt: skip
+        fields = request.query.get("tweet.fields", "")
+        return self.ok({"data": [self.public(t, fields) for t in page],
+                        "includes": {"users": users}, "meta": meta})  # fmt: skip
 
     def search(self, request: Request) -> Response:
         return self._page(request, [t for t in self.tweets if t["_search"]], "next_token")
@@ -183,7 +194,7 @@ class FakeX(FakeServer):
         body = request.json()
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         for tweet in self.posted:
-            if tweet["text"] == body["text"]:
+            if tweet.get("_note", tweet["text"]) == body["text"]:
                 return Response(403, {"detail": "You are not allowed to create a Tweet with "
                                       "duplicate content.", "status": 403, "title": "Forbidden",
                                       "type": "about:blank"})  # fmt: skip

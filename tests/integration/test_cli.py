@@ -227,3 +227,24 @@ def test_privacy_requests_from_the_command_line(workdir):
     assert stats["mentions"] == 2  # the counts survive the erasure
     log = escucha("audit", "--json", cwd=workdir).stdout
     assert "privacy.erase" in log and "ana" not in log.replace("cli:", "")
+
+
+def test_the_demo_makes_an_admin_and_an_agent_once_and_keeps_their_sign_ins(tmp_path):
+    from pipeline.access import users
+    from pipeline.cli import _demo_sign_ins
+    from pipeline.records import utcnow
+    from pipeline.settings import AuthSettings, load_settings
+    from pipeline.store import Store
+    from tests.conftest import EXAMPLE
+
+    settings = load_settings(EXAMPLE).model_copy(update={"database": tmp_path / "demo.duckdb"})
+    first = _demo_sign_ins(settings, tmp_path)
+    assert [(name, role) for name, role, _ in first] == [("admin", "admin"), ("lucia", "agent")]
+    saved = tmp_path / "sign-ins.txt"
+    assert saved.stat().st_mode & 0o777 == 0o600  # the owner's only
+    assert _demo_sign_ins(settings, tmp_path) == first  # the second run changes nothing
+    with Store.open(settings.database) as store:
+        for name, _, password in first:
+            user = users.authenticate(store, AuthSettings(), name, password, now=utcnow())
+            assert user["name"] == name
+        assert users.get(store, "lucia")["teams"] == ["atencion-es"]
