@@ -22,6 +22,10 @@ REGISTRY: dict[str, str] = {
     "youtube": "crawlers.youtube:from_settings",
     "google_reviews": "crawlers.google_reviews:from_settings",
     "web": "crawlers.web.source:from_settings",
+    "facebook": "crawlers.facebook:from_settings",
+    "instagram": "crawlers.instagram:from_settings",
+    "whatsapp": "crawlers.whatsapp:from_settings",
+    "email": "crawlers.email:from_settings",
 }
 
 

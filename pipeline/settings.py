@@ -367,6 +367,11 @@ PLATFORM_SECRETS: dict[str, tuple[str, ...]] = {
     "reddit": ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME", "REDDIT_PASSWORD"),
     "youtube": ("YOUTUBE_API_KEY", *_oauth("YOUTUBE")),
     "google_reviews": _oauth("GOOGLE_REVIEWS"),
+    # Meta: a page (or Instagram account) token, and the app secret that signs webhooks.
+    "facebook": ("FACEBOOK_PAGE_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN"),
+    "instagram": ("INSTAGRAM_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN"),
+    "whatsapp": ("WHATSAPP_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN"),
+    "email": ("EMAIL_IMAP_PASSWORD", "EMAIL_SMTP_PASSWORD"),
 }  # fmt: skip
 
 # ``ESCUCHA_`` variables read by other escucha programs, not by the settings.
