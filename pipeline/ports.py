@@ -18,6 +18,7 @@ from pipeline.records import (
     Prediction,
     SentMessage,
     TextItem,
+    WebhookEvents,
 )
 
 
@@ -55,6 +56,26 @@ class Channel(Protocol):
     def poll_private(
         self, cursor: Mapping[str, Any] | None
     ) -> tuple[list[InboundMessage], Mapping[str, Any] | None]: ...
+
+
+@runtime_checkable
+class WebhookReceiver(Protocol):
+    """A connector the platform also pushes to (Meta's Graph webhooks, WhatsApp Cloud).
+
+    The service's ``/webhooks/{source}`` endpoint answers the subscription handshake with
+    ``verify_token()``, refuses any delivery whose ``X-Hub-Signature-256`` is not the HMAC-SHA256
+    of the raw body under ``webhook_secret()``, stores the raw body before answering, and later
+    hands it to ``parse_webhook``. Polling stays the safety net: what arrives while the service
+    is down is read on start.
+    """
+
+    platform: str
+
+    def webhook_secret(self) -> str: ...
+
+    def verify_token(self) -> str: ...
+
+    def parse_webhook(self, body: bytes) -> WebhookEvents: ...
 
 
 @runtime_checkable

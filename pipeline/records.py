@@ -178,6 +178,30 @@ class SentMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryStatus:
+    """What a platform reports about a message we sent: sent, delivered, read or failed."""
+
+    platform: Platform
+    platform_id: str  # the id the platform gave the message when it was sent
+    status: Literal["sent", "delivered", "read", "failed"]
+    at: datetime
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", utc(self.at))
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvents:
+    """What one webhook delivery carried, parsed by the platform's connector."""
+
+    mentions: tuple[Mention, ...] = ()
+    messages: tuple[InboundMessage, ...] = ()
+    statuses: tuple[DeliveryStatus, ...] = ()
+    deleted: tuple[str, ...] = ()  # native ids of content its author deleted on the platform
+
+
+@dataclass(frozen=True, slots=True)
 class Urgency:
     score: float  # [0, 1]
     level: int  # 0 none, 1 normal, 2 high, 3 critical
