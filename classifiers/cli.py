@@ -102,6 +102,9 @@ def evaluate(
         Path | None, typer.Option("--json", help="write the metrics as JSON here")
     ] = None,
     precision: Annotated[str, typer.Option(help="auto, fp32, bf16 or int8")] = "auto",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="say which precision runs and why (stderr)")
+    ] = False,
 ) -> None:
     """Per-language macro-F1/recall, complaint F1, urgency AUC, confusion and calibration."""
     from rich.console import Console
@@ -113,6 +116,10 @@ def evaluate(
 
     settings = ModelSettings(name_or_path=model, precision=precision)  # type: ignore[arg-type]
     classifier = load_classifier(settings)
+    if verbose:
+        Console(stderr=True).print(
+            precision_line(classifier), highlight=False, markup=False, soft_wrap=True
+        )
     examples = [example for path in data for example in read_examples(path)]
     metrics = run_evaluation(classifier, examples)
     Console().print(metrics_table(metrics))
@@ -149,6 +156,19 @@ def calibrate(
         )
     tuned = retune(folder, data)
     Console().print_json(json.dumps(tuned))
+
+
+def precision_line(classifier: object) -> str:
+    """One line for people: the model, the precision it runs in and why, the CPU flags seen.
+
+    ``escucha evaluate --verbose`` prints it on stderr; other commands that load a model may too.
+    """
+    version = getattr(classifier, "version", "?")
+    reason = getattr(classifier, "precision_reason", None)
+    if reason is None:  # a hub model: no dispatch
+        return f"model {version}: precision {getattr(classifier, 'precision', 'fp32')}"
+    flags = " ".join(getattr(classifier, "cpu_flags", ())) or "none of amx/avx512_bf16/vnni/avx2"
+    return f"model {version}: {reason} (cpu flags: {flags})"
 
 
 def metrics_table(metrics: dict[str, Any]) -> Any:

@@ -8,14 +8,17 @@ docs/models.md). Sentiment for non-English text is blended with the character n-
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from classifiers import network
+from classifiers import dispatch, network
 from classifiers.calibration import scale_binary, scale_probs
 from classifiers.charngram import CharNgramModel
 from classifiers.complaint_cues import combine, cue_score
@@ -28,7 +31,8 @@ from pipeline.settings import ModelSettings
 
 logger = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "bf16", "int8")
+PRECISIONS = dispatch.PRECISIONS
+PROBE_OUTPUTS = ("sentiment", "complaint", "urgency")  # labels compared with fp32 by the probe
 
 
 def quantize_int8(net: Any) -> Any:
@@ -39,6 +43,29 @@ def quantize_int8(net: Any) -> Any:
         warnings.simplefilter("ignore")
         quantize: Any = torch.ao.quantization.quantize_dynamic
         return quantize(net, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def to_bf16(net: Any) -> Any:
+    """The encoder in bf16; its output is cast back so pooling and the heads stay in fp32."""
+    import torch
+
+    net["encoder"].to(torch.bfloat16)
+    net["encoder"].register_forward_hook(_hidden_to_fp32)
+    return net
+
+
+def _hidden_to_fp32(module: Any, args: Any, output: Any) -> Any:
+    output.last_hidden_state = output.last_hidden_state.float()
+    return output
+
+
+def convert(net: Any, precision: str) -> Any:
+    """The fp32 network ``net`` run in ``precision`` (bf16 converts in place; int8 copies)."""
+    if precision == "int8":
+        return quantize_int8(net)
+    if precision == "bf16":
+        return to_bf16(net)
+    return net
 
 
 class TransformerClassifier:
@@ -62,7 +89,6 @@ class TransformerClassifier:
         self.batch_size = settings.batch_size
         self.max_length = min(settings.max_length, int(self.config.get("max_length", 128)) * 2)
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        self.net = network.load(folder)
         self.char_model = CharNgramModel.load(folder)
         blend = self.config.get("char_blend", {})
         self.char_weight = float(blend.get("weight_non_english", 0.0))
@@ -76,16 +102,58 @@ class TransformerClassifier:
             str(lang): float(t) for lang, t in temperatures.get("by_language", {}).items()
         }
         self.complaint_temperature = float(calibration.get("complaint_temperature", 1.0))
-        precision: str = settings.precision
-        if precision == "auto":
-            precision = str(self.config.get("precision", "fp32"))
-        self.precision = precision if precision in PRECISIONS else "fp32"
-        if self.precision == "int8":
-            self.net = quantize_int8(self.net)
-        elif self.precision == "bf16":
-            self.net = self.net.to(torch.bfloat16)
         self._version = f"{self.config.get('name', folder.name)}@{self.config.get('version', '0')}"
-        logger.info("loaded model %s (%s)", self._version, self.precision)
+        self.net = network.load(folder)
+        self._probe_nets: dict[str, Any] = {}
+        decision = dispatch.decide(
+            settings.precision,
+            self._probe_labels,
+            self._probe_seconds,
+            PROBE_OUTPUTS,
+            key=(str(folder), torch.get_num_threads(), self.batch_size, self.max_length),
+        )
+        chosen = self._probe_nets.get(decision.precision)
+        self.net = chosen if chosen is not None else convert(self.net, decision.precision)
+        self._probe_nets.clear()
+        self.precision = decision.precision
+        self.precision_reason = decision.reason
+        self.cpu_flags = decision.cpu_flags
+        self.precision_decision = decision
+        logger.info(
+            "loaded model %s: %s",
+            self._version,
+            decision.reason,
+            extra={"precision": decision.precision, "cpu_flags": list(decision.cpu_flags)},
+        )
+
+    @contextmanager
+    def _running(self, precision: str) -> Iterator[None]:
+        """Run on ``precision`` for a while (a converted copy of the fp32 network, kept)."""
+        net = self.net if precision == "fp32" else self._probe_nets.get(precision)
+        if net is None:
+            net = self._probe_nets[precision] = convert(copy.deepcopy(self.net), precision)
+        fp32, self.net = self.net, net
+        try:
+            yield
+        finally:
+            self.net = fp32
+
+    def _probe_labels(self, precision: str) -> list[tuple[object, ...]]:
+        """Each probe text's sentiment, complaint flag and urgency level in ``precision``."""
+        with self._running(precision):
+            predictions = self.predict([TextItem(text) for text in dispatch.PROBE_TEXTS])
+        return [
+            (p.sentiment, p.complaint >= self.complaint_threshold, p.urgency.level)
+            for p in predictions
+        ]
+
+    def _probe_seconds(self, precision: str) -> float:
+        """Seconds of one batch of probe texts through the network in ``precision``."""
+        texts = dispatch.PROBE_TEXTS[: self.batch_size]
+        with self._running(precision):
+            started = time.perf_counter()
+            self.raw_scores(texts)
+            return time.perf_counter() - started
 
     @property
     def version(self) -> str:

@@ -29,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from pipeline.errors import ConfigError, EscuchaError, InputError
-from pipeline.settings import DEFAULT_CONFIG, ModelSettings, Settings, load_settings
+from pipeline.settings import DEFAULT_CONFIG, Settings, load_settings
 
 app = typer.Typer(
     name="escucha",
@@ -359,19 +359,30 @@ def classify(
     on_error: Annotated[str, typer.Option(help="stop or skip bad lines.")] = "stop",
     model: Annotated[str | None, typer.Option(help="Model folder, path or hub id.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=4096)] = 256,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say which numeric path runs and why.")
+    ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Score a JSONL of {id, text, lang?, platform?, rating?}: one JSON line out per line in."""
     if on_error not in ("stop", "skip"):
         console.print("--on-error must be 'stop' or 'skip'")
         raise typer.Exit(code=2)
     from classifiers import load_classifier
+    from classifiers.cli import precision_line
 
-    settings = ModelSettings() if model is None else ModelSettings(name_or_path=model)
+    try:  # the [model] section and ESCUCHA_MODEL__* (precision, threads) apply here too
+        base = _settings(config).model
+    except EscuchaError as exc:
+        raise _fail(exc) from exc
+    settings = base if model is None else base.model_copy(update={"name_or_path": model})
     source = str(input_path)
     skipped = 0
     written = 0
     try:
         classifier = load_classifier(settings)
+        if verbose:
+            console.print(precision_line(classifier), highlight=False, markup=False, soft_wrap=True)
         reader = sys.stdin if source == "-" else input_path.open(encoding="utf-8")
         tmp = None if str(output) == "-" else output.with_name(output.name + ".partial")
         writer = sys.stdout if tmp is None else tmp.open("w", encoding="utf-8")

@@ -248,3 +248,20 @@ def test_the_demo_makes_an_admin_and_an_agent_once_and_keeps_their_sign_ins(tmp_
             user = users.authenticate(store, AuthSettings(), name, password, now=utcnow())
             assert user["name"] == name
         assert users.get(store, "lucia")["teams"] == ["atencion-es"]
+
+
+def test_classify_verbose_says_which_numeric_path_runs_and_why(tmp_path):
+    env = {**os.environ, "ESCUCHA_MODEL__PRECISION": "fp32"}
+    done = subprocess.run(
+        [*ESCUCHA, "classify", str(ROWS), "-o", str(tmp_path / "out.jsonl"), "--verbose"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    assert "precision fp32: set by model.precision" in done.stderr
+    assert "cpu flags:" in done.stderr
+    chosen = subprocess.run(
+        [*ESCUCHA, "classify", str(ROWS), "-o", str(tmp_path / "auto.jsonl"), "--verbose"],
+        cwd=tmp_path, env={**os.environ}, capture_output=True, text=True, timeout=300,
+        check=True,
+    )  # fmt: skip
+    assert re.search(r"precision (fp32|bf16): ", chosen.stderr)
+    assert "set by model.precision" not in chosen.stderr  # auto: chosen by the probe or flags
