@@ -175,6 +175,9 @@ class SentMessage:
     platform_id: str
     url: str | None = None
     sent_at: datetime = field(default_factory=utcnow)
+    # Who the platform says received it, when that differs from what we addressed: a Facebook or
+    # Instagram private reply answers the commenter's page-scoped id, their address for DMs.
+    recipient_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

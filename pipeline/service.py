@@ -1,5 +1,5 @@
-"""The service: owns the store, runs the source schedule, the stages, the outbox and the
-private-message poller, on a background thread beside the HTTP API."""
+"""The service: owns the store, runs the source schedule, the stages, the outbox, the
+private-message poller and the webhook inbox, on a background thread beside the HTTP API."""
 
 from __future__ import annotations
 
@@ -7,31 +7,79 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from crawlers.registry import build_source
 from pipeline.alerts.watch import AlertWatcher
-from pipeline.care.cases import CaseService
+from pipeline.care.cases import CHANNEL_PLATFORMS, CaseService, is_template
 from pipeline.care.outbox import OutboxRun, OutboxWorker
 from pipeline.care.privacy import apply_retention
-from pipeline.errors import EscuchaError
-from pipeline.ports import Channel, Classifier, Source
-from pipeline.records import utcnow
+from pipeline.errors import EscuchaError, SourceError
+from pipeline.ports import Channel, Classifier, Source, WebhookReceiver
+from pipeline.records import (
+    InboundMessage,
+    Mention,
+    OutboundMessage,
+    Page,
+    SentMessage,
+    WebhookEvents,
+    utcnow,
+)
 from pipeline.settings import Settings
 from pipeline.stages.enrich import BrandMatcher
+from pipeline.stages.ingest import store_page
 from pipeline.stages.poll import PollResult, poll_source
 from pipeline.stages.score import score_pending
 from pipeline.stages.triage import TriageResult, triage_pending
 from pipeline.store import Store, fulltext, summary
+from pipeline.store import cases as cases_q
 from pipeline.store import mentions as mq
+from pipeline.store import webhooks as webhooks_q
 
 logger = logging.getLogger(__name__)
 
 ClassifierFactory = Callable[[], Classifier]
+
+
+@runtime_checkable
+class TemplateChannel(Protocol):
+    """A channel with approved templates for when free-form messages are not allowed (WhatsApp
+    outside its 24-hour window)."""
+
+    platform: str
+
+    def send_template(
+        self, message: OutboundMessage, variables: Mapping[str, str]
+    ) -> SentMessage: ...
+
+
+class _CaseChannel:
+    """A channel as the outbox sees it: intents composed as templates go as the approved
+    template, filled from their case, and only to a customer who opted in by writing first."""
+
+    def __init__(self, inner: Channel, service: Service) -> None:
+        self.inner = inner
+        self.service = service
+        self.platform = inner.platform
+
+    def send(self, message: OutboundMessage) -> SentMessage:
+        if not is_template(message):
+            return self.inner.send(message)
+        if not isinstance(self.inner, TemplateChannel):
+            raise SourceError("this channel has no templates", platform=self.platform)
+        return self.inner.send_template(message, self.service.template_fields(message))
+
+    def find_sent(self, message: OutboundMessage) -> SentMessage | None:
+        return self.inner.find_sent(message)
+
+    def poll_private(
+        self, cursor: Mapping[str, Any] | None
+    ) -> tuple[list[InboundMessage], Mapping[str, Any] | None]:
+        return self.inner.poll_private(cursor)
 
 
 def default_classifier_factory(settings: Settings) -> ClassifierFactory:
@@ -53,6 +101,8 @@ class CycleReport:
     assigned: int = 0  # waiting cases given to agents who came on shift or freed up
     private_messages: int = 0
     alerts: int = 0
+    webhooks: int = 0  # stored webhook deliveries processed this cycle
+    webhooks_set_aside: int = 0  # deliveries that could not be processed (kept with the reason)
     retention: dict[str, int] = field(default_factory=dict)  # rows anonymised per table, if run
     errors: list[str] = field(default_factory=list)
 
@@ -108,12 +158,36 @@ class Service:
         return built
 
     def channel_for(self, source: str | None, platform: str) -> Channel | None:
+        """The channel an outbox intent goes through: its source's, else the platform's.
+
+        A case's private messages on WhatsApp or e-mail are enqueued with that source and
+        platform (``CaseService``), so they go there, not to the public platform's channel."""
+        found: Channel | None = None
         if source and isinstance(self.sources.get(source), Channel):
-            return self.sources[source]  # type: ignore[return-value]
-        for candidate in self.sources.values():
-            if candidate.platform == platform and isinstance(candidate, Channel):
-                return candidate
-        return None
+            found = self.sources[source]  # type: ignore[assignment]
+        else:
+            for candidate in self.sources.values():
+                if candidate.platform == platform and isinstance(candidate, Channel):
+                    found = candidate
+                    break
+        if found is not None and isinstance(found, TemplateChannel):
+            return _CaseChannel(found, self)
+        return found
+
+    def template_fields(self, message: OutboundMessage) -> dict[str, str]:
+        """The variables of an approved template, from the intent's case: the customer's name
+        and the case reference. Refuses a customer who never wrote to us there (no opt-in)."""
+        recipient = message.recipient or ""
+        with self.store.read() as cur:
+            if not webhooks_q.opted_in(cur, message.platform, recipient):
+                raise SourceError(
+                    "the customer has not opted in (they never wrote to us on this channel)",
+                    platform=message.platform,
+                    hint="wait for them to write; the acknowledgement's link invites them",
+                )
+            case = cases_q.get(cur, message.case_id) if message.case_id else None
+        name = case.author if case is not None else recipient
+        return {"customer_name": name, "case_id": message.case_id or ""}
 
     @property
     def classifier(self) -> Classifier:
@@ -163,8 +237,9 @@ class Service:
             self._retain(now, report)
             report.indexed = fulltext.index_pending(self.store)  # new and edited mentions
             self._score_and_triage(report)
+            self.process_webhooks(report)
             report.outbox = self.outbox.run_once()
-            report.private_messages = self.poll_private_messages()
+            report.private_messages += self.poll_private_messages()
             try:
                 report.alerts = len(self.alerts.run_once())
             except EscuchaError as exc:
@@ -239,18 +314,85 @@ class Service:
             except EscuchaError as exc:
                 logger.warning("private messages of %s: %s", name, exc)
                 continue
-            for message in messages:
-                case_id = self.cases.record_private_message(
-                    message.platform, message.sender, message.text,
-                    native_id=message.native_id, at=message.created_at,
-                )  # fmt: skip
-                if case_id is None:
-                    logger.info("a private message on %s matches no case", message.platform)
-                    continue
-                total += 1
+            total += sum(1 for message in messages if self._record_message(message))
             with self.store.transaction() as cur:
                 mq.save_cursor(cur, state_key, source.platform, new_cursor, None, len(messages))
         return total
+
+    def _record_message(self, message: InboundMessage) -> bool:
+        """Record a customer's private message on their case; False when none is theirs."""
+        if message.platform in CHANNEL_PLATFORMS:
+            references = message.raw.get("references") or ()
+            subject = message.raw.get("subject")
+            case_id = self.cases.record_channel_message(
+                message,
+                references=[str(r) for r in references],
+                reference_text=str(subject) if subject is not None else None,
+            )
+        else:
+            case_id = self.cases.record_conversation_message(message)
+        if case_id is None:
+            logger.info("a private message on %s matches no case", message.platform)
+            return False
+        return True
+
+    # -- webhooks -------------------------------------------------------------------------------
+    def receive_webhook(self, source: str, body: bytes) -> bool:
+        """Store a verified delivery (committed before the platform hears back); True when new.
+        It is processed on the next cycle, so a crash after this loses nothing."""
+        with self.store.transaction() as cur:
+            return webhooks_q.receive(cur, source, body, now=self.clock())
+
+    def webhook_receiver(self, source: str) -> WebhookReceiver | None:
+        found = self.sources.get(source)
+        return found if isinstance(found, WebhookReceiver) else None
+
+    def process_webhooks(self, report: CycleReport | None = None, limit: int = 100) -> int:
+        """Hand each stored delivery to its source's parser and record what it carried; one
+        that fails is set aside with the reason and the others go on."""
+        report = report if report is not None else CycleReport()
+        with self.store.read() as cur:
+            deliveries = webhooks_q.pending(cur, limit)
+        for delivery in deliveries:
+            receiver = self.webhook_receiver(delivery.source)
+            try:
+                if receiver is None:
+                    raise SourceError(
+                        "no configured source takes webhooks under this name",
+                        source=delivery.source,
+                    )
+                events = receiver.parse_webhook(bytes(delivery.body))
+                report.private_messages += self._apply_events(delivery.source, receiver, events)
+            except Exception as exc:  # one bad delivery must not block the others
+                reason = f"{type(exc).__name__}: {exc}"
+                if not isinstance(exc, EscuchaError):  # a bug; the message may quote the body
+                    logger.debug("webhook %s failed", delivery.digest[:12], exc_info=exc)
+                logger.warning(
+                    "webhook %s of %s set aside (%s)", delivery.digest[:12], delivery.source,
+                    type(exc).__name__,
+                )  # fmt: skip
+                with self.store.transaction() as cur:
+                    webhooks_q.set_aside(cur, delivery.digest, reason, now=self.clock())
+                report.webhooks_set_aside += 1
+                continue
+            with self.store.transaction() as cur:
+                webhooks_q.mark_processed(cur, delivery.digest, now=self.clock())
+            report.webhooks += 1
+        return report.webhooks
+
+    def _apply_events(self, source: str, receiver: WebhookReceiver, events: WebhookEvents) -> int:
+        """Record one delivery's mentions (through ingest), messages and delivery states."""
+        now = self.clock()
+        gone = tuple(
+            Mention(receiver.platform, native_id, "", "", now, deleted=True)
+            for native_id in events.deleted
+        )
+        if events.mentions or gone:
+            store_page(self.store, source, receiver.platform, Page((*events.mentions, *gone)))
+        recorded = sum(1 for message in events.messages if self._record_message(message))
+        for status in events.statuses:
+            self.cases.apply_delivery(status)
+        return recorded
 
     # -- background loop ----------------------------------------------------------------------
     def start(self) -> None:

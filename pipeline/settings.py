@@ -68,7 +68,7 @@ class ServiceSettings(_Model):
     dashboard_url: str = "http://localhost:8501"
     ui_language: Literal["es", "en"] = "es"
     tick: timedelta = timedelta(seconds=1)
-    score_batch: int = Field(64, ge=1)
+    score_batch: int = Field(256, ge=1, le=4096)  # per model call; sorted by length inside
     score_budget: timedelta = timedelta(seconds=10)  # scoring time per cycle before other work
     case_max_age: timedelta = timedelta(days=3)  # older mentions are listened to, not answered
 

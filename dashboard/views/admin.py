@@ -195,7 +195,7 @@ def _audit_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
             lambda d: d if d is None or isinstance(d, str) else json.dumps(d, ensure_ascii=False)
         )
     if "happened_at" in frame:
-        frame["happened_at"] = pd.to_datetime(frame["happened_at"], utc=True)
+        frame["happened_at"] = pd.to_datetime(frame["happened_at"], utc=True, format="ISO8601")
     return frame
 
 

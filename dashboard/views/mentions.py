@@ -78,7 +78,7 @@ def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
     ]  # fmt: skip
     frame = frame[keep]
     if "created_at" in frame:
-        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
     return frame
 
 

@@ -15,7 +15,7 @@ from dashboard.ui import tr
 def _frame(items: list[dict[str, Any]], time_column: str | None = None) -> pd.DataFrame:
     frame = pd.DataFrame(items)
     if time_column and not frame.empty:
-        frame[time_column] = pd.to_datetime(frame[time_column], utc=True)
+        frame[time_column] = pd.to_datetime(frame[time_column], utc=True, format="ISO8601")
     return frame
 
 

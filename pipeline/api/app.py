@@ -36,6 +36,7 @@ from pipeline.api import (
     privacy,
     set_aside,
     sso,
+    webhooks,
 )
 from pipeline.api.policy import authorise
 from pipeline.errors import EscuchaError, NotSignedIn
@@ -48,7 +49,7 @@ MAX_BODY_BYTES = 1_000_000
 
 ROUTERS = (
     health, auth, sso, admin, privacy, alerts, config, mentions, corrections, cases, customers,
-    agents, aggregates, set_aside,
+    agents, aggregates, set_aside, webhooks,
 )  # fmt: skip
 
 

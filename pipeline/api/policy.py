@@ -27,6 +27,9 @@ POLICY: dict[tuple[str, str], Permission | str] = {
     ("GET", "/auth/oidc/login"): PUBLIC,
     ("GET", "/auth/oidc/callback"): PUBLIC,
     ("POST", "/auth/oidc/exchange"): PUBLIC,
+    # The platforms call these; a delivery is checked by its signature (api/webhooks.py).
+    ("GET", "/webhooks/{source}"): PUBLIC,
+    ("POST", "/webhooks/{source}"): PUBLIC,
     ("POST", "/auth/logout"): "account",
     ("GET", "/auth/me"): "account",
     ("POST", "/auth/password"): "account",

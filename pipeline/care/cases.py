@@ -5,7 +5,8 @@ hands its decisions here to open or join a case, and the alert watcher to mark S
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -13,18 +14,34 @@ from typing import Any
 from pipeline.care import csat, lifecycle, routing, sla
 from pipeline.care.replies import Preview, Replies
 from pipeline.errors import CaseError, CaseNotFound
-from pipeline.records import OutboundMessage, make_key, utcnow
+from pipeline.records import DeliveryStatus, InboundMessage, OutboundMessage, make_key, utcnow
 from pipeline.settings import RuleSettings, Settings, TeamSettings
 from pipeline.store import Cursor, Store
 from pipeline.store import cases as q
 from pipeline.store import outbox as outbox_q
 from pipeline.store import people as people_q
+from pipeline.store import webhooks as webhooks_q
 from pipeline.store.cases import CaseRef, CaseRow, SlaBreach
 from pipeline.store.mentions import ScoredMention
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# A case's reference as customers see it (the ids ``store.cases.next_id`` gives): a WhatsApp chat
+# opened from the click-to-chat link, or an e-mail subject "[C-000123]", joins that case.
+CASE_REFERENCE = re.compile(r"\bC-\d{6}\b")
+# Private channels with their own connector: a case's messages there go through that source.
+CHANNEL_PLATFORMS = frozenset({"whatsapp", "email"})
+# Platforms whose private messages follow Meta's rules (care/windows): a private reply, then DMs.
+META_PLATFORMS = frozenset({"facebook", "instagram"})
+# The purpose of an outbox intent that goes as WhatsApp's approved template (in its key).
+TEMPLATE_PURPOSE = "whatsapp_template"
+
+
+def is_template(message: OutboundMessage) -> bool:
+    """Whether this intent was composed as WhatsApp's approved template (outside its window)."""
+    return message.idempotency_key.split(":")[1:2] == [TEMPLATE_PURPOSE]
 
 
 @dataclass(frozen=True)
@@ -232,8 +249,25 @@ class CaseService:
         return updates
 
     # -- composing replies -------------------------------------------------------------------
-    def compose(self, case: CaseRow, action: str, text: str | None = None) -> Preview:
-        return self.replies.compose(case, action, text)
+    def compose(
+        self, case: CaseRow, action: str, text: str | None = None, *, cur: Cursor | None = None
+    ) -> Preview:
+        last_inbound = None
+        # WhatsApp's window and Facebook/Instagram's DM window start at the customer's last
+        # message on that channel.
+        channel = self.replies.channel_of(case)
+        windowed = "whatsapp" if channel == "whatsapp" else None
+        if channel == "dm" and case.platform in META_PLATFORMS:
+            windowed = case.platform
+        if windowed is not None:
+            if cur is None:
+                with self.store.read() as reader:
+                    last_inbound = webhooks_q.last_inbound_at(reader, case.id, windowed)
+            else:
+                last_inbound = webhooks_q.last_inbound_at(cur, case.id, windowed)
+        return self.replies.compose(
+            case, action, text, last_inbound_at=last_inbound, now=self.clock()
+        )
 
     def preview(self, case_id: str, action: str) -> Preview:
         with self.store.read() as cur:
@@ -268,14 +302,14 @@ class CaseService:
             detail: dict[str, Any] = {}
             outbox_id: int | None = None
             if action in lifecycle.POSTING_ACTIONS:
-                preview = self.compose(case, action, request.text)
+                preview = self.compose(case, action, request.text, cur=cur)
                 outbox_id = self._enqueue(cur, case, preview, now)
                 detail.update(text=preview.text, where=preview.where, lang=preview.lang)
                 if case.first_response_at is None:
                     updates["first_response_at"] = now
                 if action == "private_message":
                     updates["deflected_at"] = case.deflected_at or now
-                    updates["private_channel"] = self.replies.private_channel(case.platform)
+                    updates["private_channel"] = self.replies.channel_of(case)
                     if case.sla_paused_at is None:
                         updates["sla_paused_at"] = now  # waiting for the customer
                 if action == "close_public":
@@ -370,31 +404,142 @@ class CaseService:
     ) -> int:
         sequence = outbox_q.count_for_case(cur, case.id, preview.kind) + 1
         private = preview.visibility == "private"
+        channel = self.replies.channel_of(case) if private else None
+        platform, source = case.platform, case.source
+        # A private message goes on the case's channel: WhatsApp or e-mail through their source.
+        channel_source = self._channel_source(channel) if channel in CHANNEL_PLATFORMS else None
+        if channel is not None and channel_source is not None:
+            platform, source = channel, channel_source
+        if preview.template:
+            purpose = purpose or TEMPLATE_PURPOSE
+        in_reply_to = None if private else case.mention_native_id
+        if preview.route is not None:  # Facebook/Instagram: the comment's private reply or a DM
+            channel = preview.route
+            in_reply_to = case.mention_native_id if preview.route == "private_reply" else None
         message = OutboundMessage(
             kind=preview.kind,  # type: ignore[arg-type]
-            platform=case.platform,
+            platform=platform,
             text=preview.text,
             idempotency_key=f"{case.id}:{purpose or preview.kind}:{sequence}",
-            in_reply_to=None if private else case.mention_native_id,
-            recipient=case.author if private else None,
-            private_channel=self.replies.private_channel(case.platform) if private else None,
+            in_reply_to=in_reply_to,
+            recipient=preview.recipient if private else None,
+            private_channel=channel,
             case_id=case.id,
         )
-        outbox_id = outbox_q.enqueue(cur, message, source=case.source, lang=preview.lang, now=now)
+        outbox_id = outbox_q.enqueue(cur, message, source=source, lang=preview.lang, now=now)
         q.add_message(
             cur, case.id, direction="outbound", visibility=preview.visibility,
-            platform=case.platform, author=case.brand or "brand", text=preview.text,
+            platform=platform, author=case.brand or "brand", text=preview.text,
             lang=preview.lang, at=now, outbox_id=outbox_id,
         )  # fmt: skip
         return outbox_id
 
+    def _channel_source(self, channel: str) -> str | None:
+        """The configured source that carries ``channel`` (WhatsApp, e-mail), if any."""
+        for source in self.settings.sources:
+            if source.enabled and source.platform == channel:
+                return source.name
+        return None
+
     def _record_inbound(
-        self, cur: Cursor, case: CaseRow, text: str, at: datetime, native_id: str | None
+        self,
+        cur: Cursor,
+        case: CaseRow,
+        text: str,
+        at: datetime,
+        native_id: str | None,
+        platform: str | None = None,
     ) -> None:
         q.add_message(
-            cur, case.id, direction="inbound", visibility="private", platform=case.platform,
-            author=case.author, text=text, lang=case.lang, at=at, native_id=native_id,
+            cur, case.id, direction="inbound", visibility="private",
+            platform=platform or case.platform, author=case.author, text=text, lang=case.lang,
+            at=at, native_id=native_id,
         )  # fmt: skip
+
+    def record_conversation_message(self, message: InboundMessage) -> str | None:
+        """A private message on the platform of the case (a DM): joined to the case whose
+        conversation it continues (Facebook/Instagram answer by the page-scoped id the private
+        reply went to), else to the sender's case by handle."""
+        with self.store.read() as cur:
+            case_id = webhooks_q.case_by_conversation(cur, "dm", message.sender)
+        if case_id is None:
+            return self.record_private_message(
+                message.platform, message.sender, message.text,
+                native_id=message.native_id, at=message.created_at,
+            )  # fmt: skip
+        self.record_customer_message(
+            case_id, message.text, native_id=message.native_id, at=message.created_at,
+            platform=message.platform,
+        )  # fmt: skip
+        return case_id
+
+    def record_channel_message(
+        self,
+        message: InboundMessage,
+        *,
+        references: Sequence[str] = (),
+        reference_text: str | None = None,
+    ) -> str | None:
+        """A customer wrote on a private channel with its own connector (WhatsApp, e-mail):
+        join the message to its case and record that they opted in to hear back there.
+
+        The case is, in order: the one of a message of ours it answers (``references``: an
+        e-mail's In-Reply-To/References, a WhatsApp reply's context), the one whose reference
+        (``C-000123``) ``reference_text`` carries (the chat's text, the e-mail's subject), the one
+        already continued with this address on this channel, or the sender's own case there.
+        None when no case is theirs."""
+        channel, address = message.platform, message.sender
+        scan = message.text if reference_text is None else reference_text
+        with self.store.read() as cur:
+            case_id = webhooks_q.case_for_message_ids(cur, list(references))
+            if case_id is None:
+                case_id = next(
+                    (ref for ref in CASE_REFERENCE.findall(scan) if q.get(cur, ref) is not None),
+                    None,
+                )
+            if case_id is None:
+                case_id = webhooks_q.case_by_conversation(cur, channel, address)
+            if case_id is None:
+                found = customer_case(cur, channel, handle=address, open_only=False)
+                case_id = str(found.id) if found is not None else None
+        now = self.clock()
+        with self.store.transaction() as cur:
+            webhooks_q.record_opt_in(cur, channel, address, at=message.created_at, case_id=case_id)
+            if case_id is None:
+                return None
+            case = get_case(cur, case_id)
+            if (case.private_channel, case.private_conversation) != (channel, address):
+                q.update(
+                    cur, case_id,
+                    {"private_channel": channel, "private_conversation": address,
+                     "updated_at": now},
+                )  # fmt: skip
+                q.add_event(
+                    cur, case_id, actor=f"customer:{case.author}", action="channel",
+                    from_status=case.status, to_status=case.status, at=now,
+                    detail={"channel": channel, "native_id": message.native_id},
+                )  # fmt: skip
+        self.record_customer_message(
+            case_id, message.text, native_id=message.native_id, at=message.created_at,
+            platform=channel,
+        )  # fmt: skip
+        return case_id
+
+    def apply_delivery(self, status: DeliveryStatus) -> list[str]:
+        """What the platform says became of a message we sent (sent, delivered, read, failed),
+        shown on the message; a failure is also an event on its case."""
+        with self.store.transaction() as cur:
+            changed = webhooks_q.apply_delivery(
+                cur, status.platform_id, status.status, at=status.at, error=status.error
+            )
+            if status.status == "failed":
+                for case_id in changed:
+                    q.add_event(
+                        cur, case_id, actor="platform", action="delivery_failed",
+                        from_status=None, to_status=None, at=self.clock(),
+                        detail={"platform_id": status.platform_id, "error": status.error},
+                    )  # fmt: skip
+        return changed
 
     def record_private_message(
         self, platform: str, sender: str, text: str, *, native_id: str | None, at: datetime
@@ -409,7 +554,13 @@ class CaseService:
         return str(case.id)
 
     def record_customer_message(
-        self, case_id: str, text: str, *, native_id: str | None, at: datetime
+        self,
+        case_id: str,
+        text: str,
+        *,
+        native_id: str | None,
+        at: datetime,
+        platform: str | None = None,
     ) -> str:
         """A private message from the customer arrived; returns the case's new status."""
         with self.store.transaction() as cur:
@@ -417,7 +568,7 @@ class CaseService:
             status = case.status
             if native_id and q.has_message(cur, case_id, native_id):
                 return str(status)
-            self._record_inbound(cur, case, text, at, native_id)
+            self._record_inbound(cur, case, text, at, native_id, platform)
             target = status
             updates: dict[str, Any] = {"updated_at": self.clock()}
             customer = f"customer:{case.author}"

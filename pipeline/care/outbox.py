@@ -18,7 +18,7 @@ from pipeline.ports import Channel
 from pipeline.records import OutboundMessage, SentMessage, utcnow
 from pipeline.store import Store
 from pipeline.store import outbox as q
-from pipeline.store.cases import add_event
+from pipeline.store.cases import add_event, update
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +104,8 @@ class OutboxWorker:
             )
         with self.store.transaction() as cur:
             q.mark_sent(cur, outbox_id, sent.platform_id, sent.url, sent.sent_at)
+            if intent["case_id"] and sent.recipient_id:  # the customer's address for DMs
+                update(cur, intent["case_id"], {"private_conversation": sent.recipient_id})
             if intent["case_id"]:
                 add_event(
                     cur, intent["case_id"], actor="outbox", action="posted",

@@ -151,6 +151,7 @@ _CASE_COLUMNS = frozenset(
         "sla_paused_at", "closed_public_at", "resolved_at", "closed_at", "dismiss_reason",
         "team", "level", "assignee", "resolution_due", "csat_score", "sla_breached",
         "urgency_level", "urgency_score", "urgency_reasons", "priority",
+        "private_conversation",
     }
 )  # fmt: skip
 

@@ -194,7 +194,7 @@ def test_changing_my_password_signs_me_out(live_api: LiveApi) -> None:
     at.text_input(key="acct_pw_new").input("una clave nueva 2026")
     at.text_input(key="acct_pw_again").input("una clave nueva 2026")
     at.button(key="acct_pw_go").click().run()
-    assert "wrong user name or password" in at.error[0].value
+    assert "the current password is not right" in at.error[0].value
     assert at.title[0].value == "My account"  # a wrong current password is not a lost session
 
     at.text_input(key="acct_pw_current").input(PASSWORD)
