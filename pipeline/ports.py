@@ -59,6 +59,16 @@ class Channel(Protocol):
 
 
 @runtime_checkable
+class Moderator(Protocol):
+    """A connector that can hide a public comment from everyone but its author (abuse, spam,
+    personal data posted in public) and show it again: Facebook and Instagram."""
+
+    platform: str
+
+    def hide(self, comment_id: str, *, hidden: bool = True) -> None: ...
+
+
+@runtime_checkable
 class WebhookReceiver(Protocol):
     """A connector the platform also pushes to (Meta's Graph webhooks, WhatsApp Cloud).
 

@@ -19,7 +19,7 @@ from pipeline.care.cases import CHANNEL_PLATFORMS, CaseService, is_template
 from pipeline.care.outbox import OutboxRun, OutboxWorker
 from pipeline.care.privacy import apply_retention
 from pipeline.errors import EscuchaError, SourceError
-from pipeline.ports import Channel, Classifier, Source, WebhookReceiver
+from pipeline.ports import Channel, Classifier, Moderator, Source, WebhookReceiver
 from pipeline.records import (
     InboundMessage,
     Mention,
@@ -342,6 +342,16 @@ class Service:
         It is processed on the next cycle, so a crash after this loses nothing."""
         with self.store.transaction() as cur:
             return webhooks_q.receive(cur, source, body, now=self.clock())
+
+    def moderator(self, source: str | None, platform: str) -> Moderator | None:
+        """The connector that can hide comments of ``platform`` (the mention's own source first)."""
+        found = self.sources.get(source) if source else None
+        if isinstance(found, Moderator):
+            return found
+        for candidate in self.sources.values():
+            if candidate.platform == platform and isinstance(candidate, Moderator):
+                return candidate
+        return None
 
     def webhook_receiver(self, source: str) -> WebhookReceiver | None:
         found = self.sources.get(source)

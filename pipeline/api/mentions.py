@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.access import audit
 from pipeline.access.roles import scoped_brand, sees_brand
 from pipeline.api import exports
 from pipeline.api.deps import Limit, Offset, ServiceDep, Urgency, competitors
-from pipeline.api.policy import current_principal
-from pipeline.errors import BadRequest, Forbidden, NotFound
+from pipeline.api.policy import PrincipalDep, current_principal
+from pipeline.errors import BadRequest, Conflict, Forbidden, NotFound
 from pipeline.records import utcnow
 from pipeline.store import catalog, corrections, fulltext
 from pipeline.store.search import MentionFilter, mention, mentions, page
@@ -111,3 +112,33 @@ def get_mention(key: str, service: ServiceDep, request: Request) -> dict[str, An
         found["author_profile"] = catalog.author_profile(cur, found["author_key"])
         found["corrections"] = corrections.for_mention(cur, key)
     return found
+
+
+class HideBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hidden: bool = True
+    reason: str | None = Field(None, max_length=500)
+
+
+@router.post("/mentions/{key}/hide")
+def hide_mention(
+    key: str, body: HideBody, service: ServiceDep, principal: PrincipalDep, request: Request
+) -> dict[str, Any]:
+    """Hide a public comment on its platform (abuse, spam, personal data posted in public), or
+    show it again: Facebook and Instagram keep it visible to its author only."""
+    with service.store.read() as cur:
+        found = mention(cur, key)
+    if found is None:
+        raise NotFound(f"no mention {key!r}", hint="use keys like 'facebook:123' from /mentions")
+    if not sees_brand(principal, found["brand"], competitors(request)):
+        raise Forbidden(f"mention {key!r} is about a brand you do not see")
+    moderator = service.moderator(found["source"], found["platform"])
+    if moderator is None:
+        raise Conflict(f"comments on {found['platform']} cannot be hidden from escucha",
+                       hint="Facebook and Instagram sources can hide comments")  # fmt: skip
+    moderator.hide(found["native_id"], hidden=body.hidden)
+    audit.record(
+        service.store, principal, "mention.hide" if body.hidden else "mention.show",
+        now=utcnow(), target=key, detail={"reason": body.reason} if body.reason else None,
+    )  # fmt: skip
+    return {"mention_key": key, "hidden": body.hidden}

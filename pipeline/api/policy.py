@@ -46,6 +46,7 @@ POLICY: dict[tuple[str, str], Permission | str] = {
     ("GET", "/mentions/{key}"): "listening:read",
     ("GET", "/mentions/export"): "listening:export",
     ("POST", "/mentions/{key}/corrections"): "labels:correct",
+    ("POST", "/mentions/{key}/hide"): "cases:work",
     ("GET", "/corrections/export"): "listening:export",
     ("GET", "/aggregates/care"): "care:metrics",
     ("GET", "/cases"): "cases:read",

@@ -62,6 +62,7 @@ def samples(case_id: str) -> dict[tuple[str, str], tuple[str, dict[str, Any] | N
             "/mentions/x:1/corrections",
             {"field": "sentiment", "value": "neutral"},
         ),
+        ("POST", "/mentions/{key}/hide"): ("/mentions/x:1/hide", {"hidden": True}),
         ("GET", "/corrections/export"): ("/corrections/export", None),
         ("GET", "/cases"): ("/cases", None),
         ("GET", "/cases/{case_id}"): (f"/cases/{case_id}", None),

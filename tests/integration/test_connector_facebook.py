@@ -368,3 +368,35 @@ def fake_now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_an_agent_hides_a_comment_from_escucha_and_shows_it_again(fake, store, example_settings):
+    from fastapi.testclient import TestClient
+
+    from pipeline.api.app import create_app
+    from pipeline.service import Service
+    from tests.conftest import sign_in
+    from tests.integration.test_score_stage import KeywordClassifier
+
+    post = fake.add_post("launch")
+    comment = fake.add_comment(post, "Orbita: mi DNI es 12345678Z, llamadme", author="Ana")
+    service = Service(example_settings, store, sources={"fb-acme": connector(fake)},
+                      classifier_factory=KeywordClassifier)  # fmt: skip
+    try:
+        service.run_cycle(force=True)
+        with TestClient(create_app(service)) as api:
+            agent = sign_in(store, "agent", teams=("atencion-es",))
+            hidden = api.post(f"/mentions/facebook:{comment}/hide", json={"reason": "DNI"},
+                              headers=agent)  # fmt: skip
+            assert hidden.status_code == 200 and fake.items[comment].hidden
+            shown = api.post(f"/mentions/facebook:{comment}/hide", json={"hidden": False},
+                             headers=agent)  # fmt: skip
+            assert shown.status_code == 200 and not fake.items[comment].hidden
+            viewer = sign_in(store, "viewer")
+            assert api.post(f"/mentions/facebook:{comment}/hide", json={},
+                            headers=viewer).status_code == 403  # fmt: skip
+            admin = sign_in(store, "admin")
+            log = api.get("/audit", params={"action": "mention."}, headers=admin).json()
+            assert [e["action"] for e in log["items"]] == ["mention.show", "mention.hide"]
+    finally:
+        service.stop()
