@@ -63,12 +63,16 @@ _COMPILED: Final = {
 }
 
 
-def cue_score(text: str, lang: str) -> float:
-    """How strongly the wording alone says "complaint" (0 when no cue or unknown language)."""
+def cue_score(text: str, lang: str, *, folded: str | None = None) -> float:
+    """How strongly the wording alone says "complaint" (0 when no cue or unknown language).
+
+    ``folded`` is ``fold(text)`` where the caller has it already.
+    """
     cues = _COMPILED.get(lang)
     if not cues:
         return 0.0
-    folded = fold(text)
+    if folded is None:
+        folded = fold(text)
     miss = 1.0
     for weight, pattern in cues:
         if pattern.search(folded):

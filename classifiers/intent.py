@@ -26,15 +26,30 @@ _SUGGESTION = re.compile(
 )
 
 
+# The patterns are lower-case and run on folded text, where IGNORECASE differs from plain
+# matching only for the dotless "ı" (it matches "i"): mapping it and matching case-sensitively
+# gives the same answers about twice as fast (tests/unit/test_overhead_equivalence.py).
+_SUGGESTION_PLAIN = re.compile(_SUGGESTION.pattern)
+_QUESTION_PLAIN = re.compile(_QUESTION.pattern)
+
+
 def derive_intent(
-    text: str, sentiment: Mapping[str, float], complaint: float, threshold: float = 0.5
+    text: str,
+    sentiment: Mapping[str, float],
+    complaint: float,
+    threshold: float = 0.5,
+    *,
+    folded: str | None = None,
 ) -> str:
-    folded = fold(text)
+    """``folded`` is ``fold(text)`` where the caller has it already."""
     if complaint >= threshold:
         return "complaint"
-    if _SUGGESTION.search(folded):
+    if folded is None:
+        folded = fold(text)
+    plain = folded.replace("ı", "i") if "ı" in folded else folded
+    if _SUGGESTION_PLAIN.search(plain):
         return "suggestion"
-    if _QUESTION.search(folded):
+    if _QUESTION_PLAIN.search(plain):
         return "question"
     if sentiment.get("positive", 0.0) >= 0.5:
         return "praise"

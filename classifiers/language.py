@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,10 @@ UNDETERMINED = "und"
 MIN_LETTERS = 4  # fewer letters than this (after removing handles and links) gives "und"
 MIN_CONFIDENCE = 0.3
 
+CACHE_SIZE = 50_000  # cleaned texts whose answer is kept (about 10 MB)
+
+_CACHE: dict[str, str] = {}  # cleaned text -> code, oldest first
+_LOCK = threading.Lock()
 _NOISE = re.compile(r"(https?://\S+|www\.\S+|[@#]\w+|\d+)")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
@@ -50,16 +55,38 @@ def detect(text: str) -> str:
 
 
 def detect_many(texts: Sequence[str]) -> list[str]:
-    """Detect the language of each text (``und`` when too short or unsure)."""
+    """Detect the language of each text (``und`` when too short or unsure).
+
+    Each distinct cleaned text goes to lingua once per batch, and answers are kept for the
+    last ``CACHE_SIZE`` cleaned texts: retweets, campaigns and the same text with another
+    handle or link cost nothing after the first.
+    """
     cleaned = [_clean(text) for text in texts]
     result = [UNDETERMINED] * len(texts)
-    todo = [i for i, text in enumerate(cleaned) if len(_LETTER.findall(text)) >= MIN_LETTERS]
+    todo: dict[str, list[int]] = {}
+    with _LOCK:
+        for i, text in enumerate(cleaned):
+            known = _CACHE.get(text)
+            if known is not None:
+                result[i] = known
+            elif text in todo:
+                todo[text].append(i)
+            elif len(_LETTER.findall(text)) >= MIN_LETTERS:
+                todo[text] = [i]
     if not todo:
         return result
     detector = _detector()
+    distinct = list(todo)
     # one call per batch: lingua spreads the texts over its own threads
-    batch = detector.compute_language_confidence_values_in_parallel([cleaned[i] for i in todo])
-    for i, values in zip(todo, batch, strict=True):
-        if values and values[0].value >= MIN_CONFIDENCE:
-            result[i] = _code(values[0].language)
+    batch = detector.compute_language_confidence_values_in_parallel(distinct)
+    with _LOCK:
+        for text, values in zip(distinct, batch, strict=True):
+            code = UNDETERMINED
+            if values and values[0].value >= MIN_CONFIDENCE:
+                code = _code(values[0].language)
+            for i in todo[text]:
+                result[i] = code
+            _CACHE[text] = code
+        while len(_CACHE) > CACHE_SIZE:
+            del _CACHE[next(iter(_CACHE))]  # oldest first
     return result

@@ -26,6 +26,7 @@ from classifiers.intent import derive_intent
 from classifiers.language import SUPPORTED, UNDETERMINED, detect_many
 from classifiers.urgency import ModelView, assess
 from pipeline.errors import ClassifierError
+from pipeline.fold import fold
 from pipeline.records import SENTIMENTS, Prediction, TextItem
 from pipeline.settings import ModelSettings
 
@@ -159,37 +160,68 @@ class TransformerClassifier:
     def version(self) -> str:
         return self._version
 
-    def raw_scores(self, texts: Sequence[str]) -> dict[str, Any]:
-        """Transformer outputs: ``sentiment`` probs (n, 3), ``complaint`` and ``severity`` (n,)."""
+    def tokenize(self, texts: Sequence[str]) -> list[tuple[list[int], Any, Any]]:
+        """Length-sorted batches: (indices into ``texts``, input_ids, attention_mask).
+
+        One call of the fast tokenizer for every text (not one per batch), then each batch is
+        padded to its own longest text, as ``tokenizer(batch, padding=True)`` would.
+        """
         import numpy as np
         import torch
 
-        n = len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        ids = self.tokenizer(
+            [texts[i] or " " for i in order],
+            truncation=True,
+            max_length=self.max_length,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )["input_ids"]
+        pad = self.tokenizer.pad_token_id or 0
+        batches = []
+        for start in range(0, len(order), self.batch_size):
+            rows = ids[start : start + self.batch_size]
+            lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+            width = int(lengths.max())
+            input_ids = np.full((len(rows), width), pad, dtype=np.int64)
+            for r, row in enumerate(rows):
+                input_ids[r, : len(row)] = row
+            mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
+            batches.append(
+                (
+                    order[start : start + self.batch_size],
+                    torch.from_numpy(input_ids),
+                    torch.from_numpy(mask),
+                )
+            )
+        return batches
+
+    def encode(self, batches: Sequence[tuple[list[int], Any, Any]], n: int) -> dict[str, Any]:
+        """The network over tokenized ``batches`` of ``n`` texts (see :meth:`raw_scores`)."""
+        import numpy as np
+        import torch
+
         sentiment = np.zeros((n, 3), dtype=np.float32)
         complaint = np.zeros(n, dtype=np.float32)
         severity = np.zeros(n, dtype=np.float32)
-        order = sorted(range(n), key=lambda i: len(texts[i]))
         with torch.inference_mode():
-            for start in range(0, n, self.batch_size):
-                index = order[start : start + self.batch_size]
-                encoded = self.tokenizer(
-                    [texts[i] or " " for i in index],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                )
-                out = network.forward(self.net, encoded["input_ids"], encoded["attention_mask"])
+            for index, input_ids, attention_mask in batches:
+                out = network.forward(self.net, input_ids, attention_mask)
                 sentiment[index] = torch.softmax(out["sentiment"].float(), -1).numpy()
                 complaint[index] = torch.sigmoid(out["complaint"].float()).numpy()
                 severity[index] = torch.sigmoid(out["severity"].float()).numpy()
         return {"sentiment": sentiment, "complaint": complaint, "severity": severity}
 
-    def blended(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, Any]:
-        """Raw scores with sentiment blended with the char n-gram model (weights per language)."""
+    def raw_scores(self, texts: Sequence[str]) -> dict[str, Any]:
+        """Transformer outputs: ``sentiment`` probs (n, 3), ``complaint`` and ``severity`` (n,)."""
+        return self.encode(self.tokenize(texts), len(texts))
+
+    def blend(
+        self, raw: dict[str, Any], texts: Sequence[str], langs: Sequence[str]
+    ) -> dict[str, Any]:
+        """``raw`` with sentiment blended with the char n-gram model (weights per language)."""
         import numpy as np
 
-        raw = self.raw_scores(texts)
         if self.char_model is None:
             return raw
         weights = np.array(
@@ -205,11 +237,14 @@ class TransformerClassifier:
             raw["sentiment"][chosen] = (1 - w) * raw["sentiment"][chosen] + w * char
         return raw
 
-    def scores(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, Any]:
-        """Blended scores, calibrated by the temperatures fitted on the validation files."""
+    def blended(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, Any]:
+        """Raw scores with sentiment blended with the char n-gram model (weights per language)."""
+        return self.blend(self.raw_scores(texts), texts, langs)
+
+    def calibrate(self, out: dict[str, Any], langs: Sequence[str]) -> dict[str, Any]:
+        """``out`` scaled by the temperatures fitted on the validation files."""
         import numpy as np
 
-        out = self.blended(texts, langs)
         codes = np.array(langs)
         for lang in set(langs):
             if lang == "en":
@@ -221,6 +256,10 @@ class TransformerClassifier:
                 out["sentiment"][mask] = scale_probs(out["sentiment"][mask], temperature)
         out["complaint"] = scale_binary(out["complaint"], self.complaint_temperature)
         return out
+
+    def scores(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, Any]:
+        """Blended scores, calibrated by the temperatures fitted on the validation files."""
+        return self.calibrate(self.blended(texts, langs), langs)
 
     def languages(self, items: Sequence[TextItem]) -> list[str]:
         """The item's own language where known and supported, else the detected one."""
@@ -246,11 +285,12 @@ class TransformerClassifier:
             ) from exc
         predictions = []
         for i, item in enumerate(items):
+            folded = fold(item.text)  # once for the cues, intent and urgency
             probs = {label: float(raw["sentiment"][i][k]) for k, label in enumerate(SENTIMENTS)}
             sentiment = max(probs, key=probs.__getitem__)
             complaint = float(raw["complaint"][i])
             if langs[i] != "en":  # the head saw English only; explicit cues fill the gap
-                complaint = combine(complaint, cue_score(item.text, langs[i]))
+                complaint = combine(complaint, cue_score(item.text, langs[i], folded=folded))
             view = ModelView(
                 complaint=complaint,
                 severity=float(raw["severity"][i]),
@@ -263,8 +303,10 @@ class TransformerClassifier:
                     sentiment=sentiment,
                     sentiment_scores=probs,
                     complaint=complaint,
-                    intent=derive_intent(item.text, probs, complaint, self.complaint_threshold),
-                    urgency=assess(item, view),
+                    intent=derive_intent(
+                        item.text, probs, complaint, self.complaint_threshold, folded=folded
+                    ),
+                    urgency=assess(item, view, folded=folded),
                     model_version=self._version,
                 )
             )

@@ -346,13 +346,154 @@ _BENIGN = re.compile(
 
 
 def _found(signal: Signal, folded: str) -> bool:
-    for match in signal.pattern.finditer(folded):
-        before = folded[max(0, match.start() - 30) : match.start()]
-        if _BENIGN.search(before):
+    """Whether ``signal`` has a hit that counts (the plain way: its own ``finditer``)."""
+    return any(_counts(signal, folded, match) for match in signal.pattern.finditer(folded))
+
+
+def _counts(signal: Signal, folded: str, match: re.Match[str]) -> bool:
+    """Whether one hit counts: not after a prevention word, nor (where negatable) a negation."""
+    before = folded[max(0, match.start() - 30) : match.start()]
+    if _BENIGN.search(before):
+        return False
+    return not signal.negatable or not _NEGATED.search(before)
+
+
+# Finding hits fast. Every pattern is ``\b(alt|alt|...)`` with IGNORECASE; running each over each
+# text tries every alternative at every position. Instead one pass over the text's word starts
+# looks up the literal each alternative must begin with ("trigger"), and each pattern is run
+# (``.match`` at that position) only where one of its triggers occurs. Alternatives with no
+# literal start (a leading optional group, ``\d``) go into one residual pattern searched whole.
+# A match of a pattern starts at a word start (``\b`` then a word character), so its trigger is
+# there: the positions tried include every position where the pattern matches, and walking them
+# in order reproduces ``finditer`` exactly. On folded text, IGNORECASE differs from plain
+# equality only for the dotless "ı" (matches "i"), which the trigger lookup maps to "i".
+_META = set("()[]{}.?*+|^$\\")
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of ``\b(a|b|...)``."""
+    body = pattern[len("\\b(") : -1]
+    found, depth, start, i = [], 0, 0, 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            i += 2
             continue
-        if not signal.negatable or not _NEGATED.search(before):
-            return True
-    return False
+        depth += (char == "(") - (char == ")")
+        if char == "|" and depth == 0:
+            found.append(body[start:i])
+            start = i + 1
+        i += 1
+    found.append(body[start:])
+    return found
+
+
+def _triggers(alternative: str) -> list[str]:
+    """Literals one of which every match of ``alternative`` starts with ([] when none is sure)."""
+    if alternative.startswith("\\b"):
+        alternative = alternative[2:]
+    if alternative.startswith("("):
+        depth, end = 0, 0
+        for at, char in enumerate(alternative):
+            depth += (char == "(") - (char == ")")
+            if depth == 0:
+                end = at
+                break
+        if end + 1 < len(alternative) and alternative[end + 1] in "?*{":
+            return []  # optional group: the match may start after it
+        inner = [_triggers(a) for a in _alternatives("\\b" + alternative[: end + 1])]
+        return [t for ts in inner for t in ts] if all(inner) else []
+    literal = ""
+    for i, char in enumerate(alternative):
+        if char in _META:
+            if char in "?*{" and literal:
+                literal = literal[:-1]  # the last character is optional
+            break
+        if i + 1 < len(alternative) and alternative[i + 1] in "?*{":
+            break
+        literal += char
+    return [literal] if literal and re.match(r"\w", literal) and literal == literal.lower() else []
+
+
+_WORD_START = re.compile(r"\b\w\w?")  # a word's first one or two characters
+
+
+@dataclass(frozen=True, slots=True)
+class _Finder:
+    """Where each of ``patterns`` may match: trigger lookup plus one residual pattern."""
+
+    patterns: tuple[re.Pattern[str], ...]
+    by_two: dict[str, tuple[tuple[str, int], ...]]  # triggers by their first two characters
+    by_one: dict[str, tuple[tuple[str, int], ...]]  # one-character triggers
+    residual: re.Pattern[str] | None  # compiled without IGNORECASE: run on the mapped text
+
+    @classmethod
+    def build(cls, patterns: tuple[re.Pattern[str], ...]) -> _Finder:
+        by_two: dict[str, list[tuple[str, int]]] = {}
+        by_one: dict[str, list[tuple[str, int]]] = {}
+        residual: list[str] = []
+        for index, pattern in enumerate(patterns):
+            for alternative in _alternatives(pattern.pattern):
+                triggers = _triggers(alternative)
+                if not triggers:
+                    residual.append(alternative)
+                for trigger in triggers:
+                    # keyed as the text's words are: their first one or two word characters
+                    key = _WORD_START.match(trigger)
+                    assert key is not None  # _triggers keeps word-led literals only
+                    table = by_one if len(trigger) == 1 else by_two
+                    table.setdefault(key.group(), []).append((trigger, index))
+        return cls(
+            patterns=patterns,
+            by_two={k: tuple(v) for k, v in by_two.items()},
+            by_one={k: tuple(v) for k, v in by_one.items()},
+            residual=re.compile(r"\b(?=" + "|".join(residual) + ")") if residual else None,
+        )
+
+    def matches(self, folded: str) -> list[list[re.Match[str]]]:
+        """Per pattern, its non-overlapping matches in ``folded``, as ``finditer`` gives them."""
+        plain = folded.replace("ı", "i") if "ı" in folded else folded
+        starts: dict[int, set[int]] = {}
+        by_two, by_one = self.by_two, self.by_one
+        for word in _WORD_START.finditer(plain):
+            key = word.group()
+            candidates = by_two.get(key, ())
+            if key[0] in by_one:
+                candidates += by_one[key[0]]
+            if candidates:
+                at = word.start()
+                for trigger, index in candidates:
+                    if plain.startswith(trigger, at):
+                        starts.setdefault(index, set()).add(at)
+        if self.residual is not None:
+            for hit in self.residual.finditer(plain):
+                for index in range(len(self.patterns)):
+                    starts.setdefault(index, set()).add(hit.start())
+        found: list[list[re.Match[str]]] = [[] for _ in self.patterns]
+        for index, positions in starts.items():
+            pattern, hits, end = self.patterns[index], found[index], 0
+            for at in sorted(positions):
+                if at < end:
+                    continue
+                match = pattern.match(folded, at)
+                if match:
+                    hits.append(match)
+                    end = match.end()
+        return found
+
+
+_FINDER = _Finder.build((*(signal.pattern for signal in SIGNALS), _REPEAT))
+
+
+def signals_in(folded: str) -> tuple[list[Signal], bool]:
+    """The signals found in folded text (as ``_found`` decides) and whether ``_REPEAT`` is."""
+    *per_signal, repeat = _FINDER.matches(folded)
+    found = [
+        signal
+        for signal, hits in zip(SIGNALS, per_signal, strict=True)
+        if any(_counts(signal, folded, hit) for hit in hits)
+    ]
+    return found, bool(repeat)
 
 
 def _thousands(value: int) -> str:
@@ -367,9 +508,11 @@ def level_of(score: float) -> int:
     return sum(score >= cut for cut in LEVEL_CUTS)
 
 
-def assess(item: TextItem, view: ModelView) -> Urgency:
-    """Score, level and reasons for one text."""
-    folded = fold(item.text)
+def assess(item: TextItem, view: ModelView, *, folded: str | None = None) -> Urgency:
+    """Score, level and reasons for one text (``folded``: ``fold(item.text)`` if already made)."""
+    if folded is None:
+        folded = fold(item.text)
+    found, says_repeat = signals_in(folded)
     evidence: list[float] = []
     reasons: list[str] = []
     negative_context = view.complaint >= view.threshold * 0.6 or view.negative >= 0.4
@@ -384,18 +527,17 @@ def assess(item: TextItem, view: ModelView) -> Urgency:
         reasons.append(f"model: {severity}complaint ({view.complaint:.2f})")
 
     critical_hit = False
-    for signal in SIGNALS:
-        if _found(signal, folded):
-            context = critical_context if signal.critical else negative_context
-            evidence.append(signal.weight if context else signal.weight * 0.5)
-            reasons.append(signal.reason)
-            critical_hit = critical_hit or (signal.critical and context)
+    for signal in found:
+        context = critical_context if signal.critical else negative_context
+        evidence.append(signal.weight if context else signal.weight * 0.5)
+        reasons.append(signal.reason)
+        critical_hit = critical_hit or (signal.critical and context)
 
     repeated = item.prior_contacts
     if repeated > 0:
         evidence.append(min(0.15 * repeated, 0.45))
         reasons.append(f"repeated contact: {repeated} earlier unanswered")
-    elif _REPEAT.search(folded):
+    elif says_repeat:
         evidence.append(0.25)
         reasons.append("repeated contact: says no answer")
 
