@@ -279,8 +279,10 @@ class Client:
         result: Json = self._get(f"/cases/{_seg(case_id)}")
         return result
 
-    def preview(self, case_id: str, action: str) -> Json:
-        result: Json = self._get(f"/cases/{_seg(case_id)}/preview/{_seg(action)}")
+    def preview(self, case_id: str, action: str, channel: str | None = None) -> Json:
+        """What ``action`` would post (on ``channel`` when one is chosen)."""
+        path = f"/cases/{_seg(case_id)}/preview/{_seg(action)}"
+        result: Json = self._get(path, channel=channel)
         return result
 
     def act(self, case_id: str, action: str, **body: Any) -> Json:

@@ -69,6 +69,21 @@ def _header(case: dict[str, Any]) -> None:
     reasons = case.get("urgency_reasons") or []
     if reasons:
         st.caption(ui.escape_markdown(f"{tr('reasons')}: {', '.join(reasons)}"))
+    for window in case.get("windows") or []:
+        _window(window)
+
+
+def _window(window: dict[str, Any]) -> None:
+    """One platform window: open until when (and how long is left), or closed and why."""
+    name = tr(f"window_{window['kind']}", channel=tr(f"channel_{window['channel']}"))
+    closes = ui.parse_time(window.get("closes_at"))
+    if window.get("open") and closes is not None:
+        left = ui.span((closes - ui.now()).total_seconds())
+        st.caption(tr("window_open", name=name, left=left, at=closes.strftime("%Y-%m-%d %H:%M")))
+    else:
+        reason = ui.escape_markdown(str(window.get("reason") or ""))
+        key = "window_template_only" if window.get("template_only") else "window_closed"
+        st.caption(tr(key, name=name, reason=reason))
 
 
 def _mention(detail: dict[str, Any]) -> None:
@@ -212,9 +227,21 @@ def _run(case_id: str, action: str, **body: Any) -> None:
         st.rerun()
 
 
-def _posting(case_id: str, action: str) -> None:
+def _posting(case_id: str, action: str, case: dict[str, Any]) -> None:
+    channel = None
+    offered = case.get("channels") or []
+    if action in ("acknowledge", "private_message") and len(offered) > 1:
+        current = case.get("private_channel") or offered[0]
+        labels = [tr(f"channel_{c}") for c in offered]  # plain labels: AppTest and reruns agree
+        chosen = st.selectbox(
+            tr("private_channel"),
+            labels,
+            index=offered.index(current) if current in offered else 0,
+            key=ui.wkey(f"channel_{case_id}_{action}"),
+        )
+        channel = offered[labels.index(chosen)] if chosen in labels else None
     try:
-        preview = ui.client().preview(case_id, action)
+        preview = ui.client().preview(case_id, action, channel=channel)
     except NotSignedIn:
         ui.session_ended()
     except ApiError as exc:
@@ -230,10 +257,12 @@ def _posting(case_id: str, action: str) -> None:
         )
     )
     key = f"text_{case_id}_{action}"
+    if channel is not None and channel != (case.get("private_channel") or offered[0]):
+        key += f"_{channel}"  # another channel, another invitation: a fresh text box
     text = st.text_area(tr("message_text"), value=preview.get("text", ""), key=key, height=110)
     if st.button(tr("do_post"), key=f"do_{action}", type="primary", icon="📤"):
         edited = text if text != preview.get("text") else None
-        _run(case_id, action, text=edited)
+        _run(case_id, action, text=edited, channel=channel)
 
 
 def _composer(case_id: str, case: dict[str, Any], cfg: dict[str, Any]) -> None:
@@ -249,7 +278,7 @@ def _composer(case_id: str, case: dict[str, Any], cfg: dict[str, Any]) -> None:
     for tab, action in zip(tabs, order, strict=True):
         with tab:
             if action in POSTING:
-                _posting(case_id, action)
+                _posting(case_id, action, case)
             elif action == "customer_reply":
                 st.caption(tr("customer_reply_help"))
                 text = st.text_area(tr("message_text"), key=f"text_{case_id}_reply", height=90)

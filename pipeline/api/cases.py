@@ -32,6 +32,7 @@ class ActionBody(BaseModel):
     level: str | None = None
     assignee: str | None = None
     direction: Literal["up", "down"] | None = None
+    channel: Literal["dm", "whatsapp", "email", "web_form"] | None = None
 
 
 class BulkAssignBody(BaseModel):
@@ -89,14 +90,18 @@ def get_case(case_id: str, service: ServiceDep, principal: PrincipalDep) -> dict
 
 @router.get("/cases/{case_id}/preview/{action}")
 def preview(
-    case_id: str, action: str, service: ServiceDep, principal: PrincipalDep
+    case_id: str,
+    action: str,
+    service: ServiceDep,
+    principal: PrincipalDep,
+    channel: Literal["dm", "whatsapp", "email", "web_form"] | None = None,
 ) -> dict[str, Any]:
     check_case(service, principal, case_id)
     if action not in lifecycle.POSTING_ACTIONS:
         raise BadRequest(
             f"{action!r} posts nothing; preview one of {sorted(lifecycle.POSTING_ACTIONS)}"
         )
-    found = service.cases.preview(case_id, action)
+    found = service.cases.preview(case_id, action, channel)
     return found.__dict__
 
 

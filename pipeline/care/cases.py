@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pipeline.care import csat, lifecycle, routing, sla
+from pipeline.care import csat, lifecycle, routing, sla, windows
 from pipeline.care.replies import Preview, Replies
 from pipeline.errors import CaseError, CaseNotFound
 from pipeline.records import DeliveryStatus, InboundMessage, OutboundMessage, make_key, utcnow
@@ -53,6 +53,9 @@ class ActionRequest:
     level: str | None = None
     assignee: str | None = None
     direction: str | None = None  # "up" or "down": the next level with a fitting team
+    # acknowledge / private_message: the private channel to take the conversation to
+    # ("dm", "whatsapp", "email", "web_form"; one of ``Replies.channels``); None keeps the case's.
+    channel: str | None = None
 
 
 def get_case(cur: Cursor, case_id: str) -> CaseRow:
@@ -269,9 +272,34 @@ class CaseService:
             case, action, text, last_inbound_at=last_inbound, now=self.clock()
         )
 
-    def preview(self, case_id: str, action: str) -> Preview:
+    def _choose_channel(
+        self, case: CaseRow, action: str, channel: str, updates: dict[str, Any]
+    ) -> CaseRow:
+        """The case as it reads with ``channel`` chosen as its private channel (the change goes
+        in ``updates``); the customer's address there starts empty unless it is the same one."""
+        if action not in ("acknowledge", "private_message"):
+            raise CaseError(
+                f"a private channel is chosen when acknowledging or messaging, not on {action}",
+                case_id=case.id,
+            )
+        offered = self.replies.channels(case.platform)
+        if channel not in offered:
+            raise CaseError(
+                f"{channel!r} is not a private channel of this case",
+                case_id=case.id,
+                hint=f"choose one of: {', '.join(offered)}",
+            )
+        if channel == self.replies.channel_of(case):
+            return case
+        updates.update(private_channel=channel, private_conversation=None)
+        return replace(case, private_channel=channel, private_conversation=None)
+
+    def preview(self, case_id: str, action: str, channel: str | None = None) -> Preview:
+        """What ``action`` would post, on ``channel`` when one is chosen."""
         with self.store.read() as cur:
             case = get_case(cur, case_id)
+        if channel is not None:
+            case = self._choose_channel(case, action, channel, {})
         return self.compose(case, action)
 
     # -- actions ------------------------------------------------------------------------------
@@ -301,6 +329,8 @@ class CaseService:
             updates: dict[str, Any] = {"status": target, "updated_at": now}
             detail: dict[str, Any] = {}
             outbox_id: int | None = None
+            if request.channel is not None:
+                case = self._choose_channel(case, action, request.channel, updates)
             if action in lifecycle.POSTING_ACTIONS:
                 preview = self.compose(case, action, request.text, cur=cur)
                 outbox_id = self._enqueue(cur, case, preview, now)
@@ -603,7 +633,35 @@ class CaseService:
         case = found["case"]
         case["actions"] = lifecycle.actions_from(case["status"])
         case["sla"] = self.sla_status(case, self.clock())
+        case["channels"] = self.replies.channels(case["platform"])
+        case["windows"] = self._windows(case)
         return found
+
+    def _windows(self, case: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The platforms' messaging windows that apply to this case now (care/windows.py): the
+        comment's private reply, and the window of the channel the conversation is on."""
+        now = self.clock()
+        found: list[windows.Window] = []
+        reply = windows.private_reply(
+            case["platform"], case["opened_at"], used=case["deflected_at"] is not None, now=now
+        )
+        if reply is not None:
+            found.append(reply)
+        channel = case.get("private_channel") or self.replies.private_channel(case["platform"])
+        name = {"facebook": "messenger", "instagram": "instagram_dm"}.get(case["platform"])
+        if channel == "whatsapp" or (channel == "dm" and name is not None):
+            on = "whatsapp" if channel == "whatsapp" else case["platform"]
+            with self.store.read() as cur:
+                last = webhooks_q.last_inbound_at(cur, case["id"], on)
+            window = windows.messaging("whatsapp" if channel == "whatsapp" else str(name), last,
+                                       now=now)  # fmt: skip
+            if window is not None:
+                found.append(window)
+        return [
+            {"kind": w.kind, "channel": w.channel, "open": w.open, "closes_at": w.closes_at,
+             "reason": w.reason, "template_only": w.template_only}
+            for w in found
+        ]  # fmt: skip
 
     def sla_status(self, case: Mapping[str, Any], now: datetime) -> dict[str, str | None]:
         """Where the case's clocks stand (ok / warning / breached), in its team's hours."""

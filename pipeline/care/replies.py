@@ -66,6 +66,16 @@ class Replies:
     def private_channel(self, platform: str) -> str:
         return "dm" if platform in DM_PLATFORMS else self.settings.private_channel.kind
 
+    def channels(self, platform: str) -> list[str]:
+        """The private channels a case on ``platform`` can move to: the platform's own DMs, the
+        configured private channel, and every configured WhatsApp or e-mail source."""
+        offered = ["dm"] if platform in DM_PLATFORMS else []
+        offered.append(self.settings.private_channel.kind)
+        for source in self.settings.sources:
+            if source.enabled and source.platform in ("whatsapp", "email"):
+                offered.append(source.platform)
+        return list(dict.fromkeys(offered))
+
     def channel_of(self, case: CaseRow) -> str:
         """The private channel of ``case``: the one the customer continued on, else the
         platform's (DM) or the configured one."""

@@ -182,3 +182,18 @@ def test_an_agent_signed_in_through_the_form_acts_under_their_own_name(
     events = detail_of(live_api, case["id"])["events"]
     acknowledged = [e for e in events if e["action"] == "acknowledge"]
     assert [e["actor"] for e in acknowledged] == ["mateo"]
+
+
+def test_the_agent_chooses_the_private_channel_and_the_invitation_follows(
+    app: AppTest, live_api: LiveApi
+) -> None:
+    case = case_with(live_api, "caso 2")
+    case_id = case["id"]
+    at = open_page(app, "case", id=case_id)
+    key = f"channel_{case_id}_acknowledge_en"
+    assert at.selectbox(key=key).options == ["The platform's private message", "E-mail"]
+    at.selectbox(key=key).set_value("E-mail").run()
+    text = at.text_area(key=f"text_{case_id}_acknowledge_email").value
+    assert f"[{case_id}]" in text  # the e-mail invitation carries the case reference
+    click(at, "do_acknowledge")
+    assert detail_of(live_api, case_id)["case"]["private_channel"] == "email"
