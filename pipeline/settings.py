@@ -223,6 +223,10 @@ class PrivateChannelSettings(_Model):
 
     kind: Literal["dm", "email", "whatsapp", "web_form"] = "email"
     address: str = "care@example.com"
+    # The brand's WhatsApp number, for click-to-chat links when an agent takes a case to WhatsApp
+    # (with a WhatsApp source, or the sandbox, which simulates it); None: WhatsApp is offered only
+    # when ``kind`` is whatsapp (then ``address`` is the number).
+    whatsapp_number: str | None = None
 
 
 def _check_timezone(value: str) -> str:

@@ -35,6 +35,7 @@ class CorpusItem:
     lang: str | None = None
     kind: str = "post"
     title: str | None = None
+    author_id: str | None = None  # Facebook/Instagram: the page-scoped id of the author
     author_name: str | None = None
     author_followers: int | None = None
     rating: float | None = None
@@ -61,6 +62,7 @@ class CorpusItem:
             rating=self.rating,
             parent_id=self.parent_id,
             thread_id=self.thread_id,
+            author_id=self.author_id,
             author_name=self.author_name,
             author_followers=self.author_followers,
             likes=self.likes,
@@ -163,6 +165,7 @@ def parse_item(data: Any, *, path: str, line: int) -> CorpusItem:
         lang=text_field("lang"),
         kind=text_field("kind") or "post",
         title=text_field("title"),
+        author_id=text_field("author_id"),
         author_name=text_field("author_name"),
         author_followers=int(followers) if followers is not None else None,
         rating=number_field("rating"),

@@ -1,14 +1,17 @@
 """Simulated customers: what an author answers, in their language, to the brand's private messages.
 
 First private message -> the details (an account number and what is wrong); a further message ->
-thanks, it works now; the satisfaction question -> a score. Choices are seeded, so a replay of the
-same post log always produces the same answers.
+thanks, it works now; the satisfaction question -> a score. Invited to WhatsApp or e-mail, they
+write there first, with the case reference. Choices are seeded, so a replay of the same post log
+always produces the same answers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
+import unicodedata
 from collections.abc import Iterable
 
 _ES_WORDS = frozenset(
@@ -210,3 +213,99 @@ def customer_reply(
     if stage == 1:
         return str(rng.choice(_THANKS[lang]))
     return None
+
+
+# -- private channels: WhatsApp and e-mail -----------------------------------------------------
+# A customer invited to WhatsApp (a click-to-chat link) or e-mail ("[C-000123]" in the subject)
+# writes there first, with the case reference and what is wrong; later answers follow the table
+# above. Numbers and addresses are made up, stable per author, on reserved or unused ranges.
+_WHERE = {
+    "es": {"facebook": "Facebook", "instagram": "Instagram", "x": "X", "reddit": "Reddit",
+           "youtube": "YouTube", "google_reviews": "Google", "forum": "el foro"},
+    "en": {"facebook": "Facebook", "instagram": "Instagram", "x": "X", "reddit": "Reddit",
+           "youtube": "YouTube", "google_reviews": "Google", "forum": "the forum"},
+}  # fmt: skip
+_OPENING = {
+    "es": "Hola, os escribo por mi comentario en {where}. {problem}",
+    "en": "Hi, I'm writing about my comment on {where}. {problem}",
+}
+_MAIL = {
+    "es": "Hola:\n\nOs escribo por mi comentario en {where}. {problem}\n\nUn saludo,\n{name}",
+    "en": "Hello,\n\nI'm writing about my comment on {where}. {problem}\n\nBest regards,\n{name}",
+}
+_SUBJECT = {"es": "Mi caso [{case}]", "en": "My case [{case}]"}
+_REPLY_SUBJECT = {"es": "Re: [{case}] Tu caso", "en": "Re: [{case}] Your case"}
+_ALREADY = {
+    "es": "Lo demás, como os he contado arriba.",
+    "en": "The rest is as I said above.",
+}
+
+
+def _problem(lang: str, topic: str | None, rng: random.Random) -> str:
+    details = _DETAILS[lang].get(topic or "", _DETAILS[lang][""])
+    fills = {key: str(rng.choice(values)) for key, values in _FILL[lang].items()}
+    fills["amount"] = rng.choice(
+        ["37,90", "60", "112,40"] if lang == "es" else ["37.90", "60", "112.40"]
+    )
+    fills["speed"] = rng.choice(["12", "40", "85"])
+    return details.format(**fills)
+
+
+def first_message(
+    channel: str,
+    *,
+    prefill: str,
+    lang: str,
+    topic: str | None,
+    platform: str,
+    name: str,
+    seed: int,
+    post_id: str,
+) -> str:
+    """What a customer writes when they take up the invitation to ``channel``: the WhatsApp
+    prefill ("Caso C-000123") and their problem, or an e-mail saying the same."""
+    rng = random.Random(f"{seed}:{post_id}:{channel}")
+    lang = lang if lang in _OPENING else "en"
+    where = _WHERE[lang].get(platform, platform)
+    problem = _problem(lang, topic, rng)
+    if channel == "email":
+        return _MAIL[lang].format(where=where, problem=problem, name=name)
+    return f"{prefill}. " + _OPENING[lang].format(where=where, problem=problem)
+
+
+def email_subject(case: str, lang: str, *, reply: bool) -> str:
+    """The subject of the customer's e-mail: their first one, or a reply to ours."""
+    lang = lang if lang in _SUBJECT else "en"
+    return (_REPLY_SUBJECT if reply else _SUBJECT)[lang].format(case=case)
+
+
+def phone_number(platform: str, handle: str, lang: str) -> str:
+    """A made-up mobile number in WhatsApp's form (digits only, with the country code): Spanish
+    for Spanish speakers (+34 6…), British for English speakers (+44 7…); the same every time."""
+    digest = int(hashlib.sha256(f"{platform}:{handle}".encode()).hexdigest(), 16)
+    if lang == "es":
+        return f"346{digest % 10**8:08d}"
+    return f"447{digest % 10**9:09d}"
+
+
+def email_address(platform: str, handle: str, name: str | None, lang: str) -> str:
+    """A made-up address on a reserved domain (RFC 2606 ``.example``); the same every time."""
+    base = _ascii(name or handle) or "cliente"
+    digest = int(hashlib.sha256(f"{platform}:{handle}".encode()).hexdigest(), 16)
+    domain = "correo.example" if lang == "es" else "mail.example"
+    return f"{base}{digest % 100:02d}@{domain}"
+
+
+def with_account(text: str, lang: str, *, seed: int, post_id: str) -> str:
+    """The answer to the first question of someone who already said what is wrong: the account
+    number and a pointer to what they wrote."""
+    rng = random.Random(f"{seed}:{post_id}")
+    lang = lang if lang in _ACCOUNT else "en"
+    account = _ACCOUNT[lang].format(account=rng.randrange(10_000_000, 99_999_999))
+    return " ".join(p for p in (text, account, _ALREADY[lang]) if p)
+
+
+def _ascii(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]+", ".", plain).strip(".")

@@ -43,6 +43,7 @@ class SandboxPost:
     recipient: str | None = None
     private_channel: str | None = None
     case_id: str | None = None
+    recipient_id: str | None = None  # the page-scoped id a Facebook/Instagram private reply reached
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

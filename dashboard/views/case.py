@@ -237,7 +237,7 @@ def _posting(case_id: str, action: str, case: dict[str, Any]) -> None:
             tr("private_channel"),
             labels,
             index=offered.index(current) if current in offered else 0,
-            key=ui.wkey(f"channel_{case_id}_{action}"),
+            key=ui.wkey(f"channel_{case_id}_{action}_{current}"),  # afresh when it moves
         )
         channel = offered[labels.index(chosen)] if chosen in labels else None
     try:

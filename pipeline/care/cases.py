@@ -255,6 +255,9 @@ class CaseService:
     def compose(
         self, case: CaseRow, action: str, text: str | None = None, *, cur: Cursor | None = None
     ) -> Preview:
+        if cur is None:
+            with self.store.read() as reader:
+                return self.compose(case, action, text, cur=reader)
         last_inbound = None
         # WhatsApp's window and Facebook/Instagram's DM window start at the customer's last
         # message on that channel.
@@ -263,14 +266,14 @@ class CaseService:
         if channel == "dm" and case.platform in META_PLATFORMS:
             windowed = case.platform
         if windowed is not None:
-            if cur is None:
-                with self.store.read() as reader:
-                    last_inbound = webhooks_q.last_inbound_at(reader, case.id, windowed)
-            else:
-                last_inbound = webhooks_q.last_inbound_at(cur, case.id, windowed)
-        return self.replies.compose(
-            case, action, text, last_inbound_at=last_inbound, now=self.clock()
+            last_inbound = webhooks_q.last_inbound_at(cur, case.id, windowed)
+        used = case.platform in META_PLATFORMS and outbox_q.used_route(
+            cur, case.id, "private_reply"
         )
+        return self.replies.compose(
+            case, action, text, last_inbound_at=last_inbound, now=self.clock(),
+            private_reply_used=used,
+        )  # fmt: skip
 
     def _choose_channel(
         self, case: CaseRow, action: str, channel: str, updates: dict[str, Any]
@@ -457,9 +460,12 @@ class CaseService:
             case_id=case.id,
         )
         outbox_id = outbox_q.enqueue(cur, message, source=source, lang=preview.lang, now=now)
+        said_on = (
+            channel if channel in CHANNEL_PLATFORMS else platform
+        )  # the conversation's channel
         q.add_message(
             cur, case.id, direction="outbound", visibility=preview.visibility,
-            platform=platform, author=case.brand or "brand", text=preview.text,
+            platform=said_on, author=case.brand or "brand", text=preview.text,
             lang=preview.lang, at=now, outbox_id=outbox_id,
         )  # fmt: skip
         return outbox_id
@@ -642,9 +648,9 @@ class CaseService:
         comment's private reply, and the window of the channel the conversation is on."""
         now = self.clock()
         found: list[windows.Window] = []
-        reply = windows.private_reply(
-            case["platform"], case["opened_at"], used=case["deflected_at"] is not None, now=now
-        )
+        with self.store.read() as cur:
+            used = outbox_q.used_route(cur, case["id"], "private_reply")
+        reply = windows.private_reply(case["platform"], case["opened_at"], used=used, now=now)
         if reply is not None:
             found.append(reply)
         channel = case.get("private_channel") or self.replies.private_channel(case["platform"])

@@ -71,9 +71,10 @@ class Replies:
         configured private channel, and every configured WhatsApp or e-mail source."""
         offered = ["dm"] if platform in DM_PLATFORMS else []
         offered.append(self.settings.private_channel.kind)
-        for source in self.settings.sources:
-            if source.enabled and source.platform in ("whatsapp", "email"):
-                offered.append(source.platform)
+        enabled = {s.platform for s in self.settings.sources if s.enabled}
+        offered += sorted(enabled & {"email", "whatsapp"})
+        if self.settings.private_channel.whatsapp_number and "sandbox" in enabled:
+            offered.append("whatsapp")  # the sandbox simulates customers writing there
         return list(dict.fromkeys(offered))
 
     def channel_of(self, case: CaseRow) -> str:
@@ -83,7 +84,8 @@ class Replies:
 
     def click_to_chat(self, case_id: str, lang: str) -> str:
         """The WhatsApp click-to-chat link to our number, prefilled with the case reference."""
-        number = re.sub(r"\D", "", self.settings.private_channel.address)
+        configured = self.settings.private_channel
+        number = re.sub(r"\D", "", configured.whatsapp_number or configured.address)
         prefill = _WHATSAPP_PREFILL.get(lang, _WHATSAPP_PREFILL["en"]).format(case=case_id)
         return f"https://wa.me/{number}?text={quote(prefill)}"
 
@@ -107,6 +109,7 @@ class Replies:
         *,
         last_inbound_at: datetime | None = None,
         now: datetime | None = None,
+        private_reply_used: bool = False,
     ) -> Preview:
         """What ``action`` would post for ``case``, and where, in the customer's language.
 
@@ -141,7 +144,9 @@ class Replies:
                 as_template = self._whatsapp_window(case, free_form, last_inbound_at, now)
             route = None
             if channel == "dm" and case.platform in _META_DM:
-                route, where = self._meta_route(case, last_inbound_at, now or datetime.now(UTC))
+                route, where = self._meta_route(
+                    case, last_inbound_at, now or datetime.now(UTC), used=private_reply_used
+                )
             else:
                 where = self._where(case, channel, recipient)
             return Preview(
@@ -187,15 +192,13 @@ class Replies:
         return f"{channel} to {recipient} ({address})"
 
     def _meta_route(
-        self, case: CaseRow, last_inbound_at: datetime | None, now: datetime
+        self, case: CaseRow, last_inbound_at: datetime | None, now: datetime, *, used: bool
     ) -> tuple[str, str]:
         """Facebook/Instagram: the comment's private reply while it is unused and under 7 days
         old, else a DM within 24 h of the customer's last message (7 days with ``human_agent``);
         refuses, saying why, when neither is open. The comment's time is taken as the case's
         opening (never earlier than it); the platform's own refusal is the final word."""
-        reply = windows.private_reply(
-            case.platform, case.opened_at, used=case.deflected_at is not None, now=now
-        )
+        reply = windows.private_reply(case.platform, case.opened_at, used=used, now=now)
         if reply is not None and reply.open:
             return "private_reply", f"private reply to {case.author}'s comment on {case.platform}"
         dm = _META_DM[case.platform]

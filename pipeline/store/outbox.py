@@ -46,6 +46,18 @@ def count_for_case(cur: Cursor, case_id: str, kind: str) -> int:
     )
 
 
+def used_route(cur: Cursor, case_id: str, private_channel: str) -> bool:
+    """Whether a message of this case went (or is going) by ``private_channel``: a Facebook or
+    Instagram comment's one private reply counts as used once queued, unless it failed."""
+    found = scalar(
+        cur,
+        "SELECT count(*) FROM outbox WHERE case_id = ? AND private_channel = ?"
+        " AND status <> 'failed'",
+        [case_id, private_channel],
+    )
+    return bool(found)
+
+
 def due(cur: Cursor, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
     return rows(
         cur,

@@ -3,7 +3,9 @@
 
 Runs the seeded API on a loopback port and ``streamlit run dashboard/app.py`` beside it, checks that
 a mention carrying ``<script>`` and Markdown shows as text, that every step is recorded under the
-agent who signed in, and saves the README's screenshots.
+agent who signed in, and saves the README's screenshots. A second walk takes a sandbox Facebook
+comment to WhatsApp, where the sandbox's simulated customer writes, and back to a public closing
+reply on Facebook.
 """
 
 from __future__ import annotations
@@ -12,14 +14,26 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
-from tests.dashboard.conftest import PASSWORD, ROOT, LiveApi, free_port
+from crawlers.sandbox import SandboxPlatform, load_corpus
+from pipeline.api.app import create_app
+from pipeline.service import Service
+from pipeline.settings import load_settings
+from pipeline.stages.triage import triage_pending
+from pipeline.store import Store
+from tests.conftest import EXAMPLE, seed_scored
+from tests.dashboard.conftest import PASSWORD, ROOT, LiveApi, add_people, free_port
 from tests.dashboard.conftest import live_api as live_api
 
 pytestmark = pytest.mark.browser
@@ -34,10 +48,11 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def dashboard_url(live_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def streamlit_for(api_url: str, log_folder: Path) -> Iterator[str]:
+    """``streamlit run dashboard/app.py`` on a free port, talking to the API at ``api_url``."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("w")
+    log = (log_folder / "streamlit.log").open("w")
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
@@ -45,7 +60,7 @@ def dashboard_url(live_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none",
         ],
-        env={**os.environ, "ESCUCHA_API_URL": live_api.url},
+        env={**os.environ, "ESCUCHA_API_URL": api_url},
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
@@ -62,13 +77,87 @@ def dashboard_url(live_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -
             proc.kill()
             raise RuntimeError("streamlit did not start")
         time.sleep(0.3)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(live_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with streamlit_for(live_api.url, tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
+
+
+@dataclass
+class SandboxDemo:
+    """The API over a service whose only source is the sandbox, worked by a background loop that
+    sends the outbox and reads the simulated customers' private messages, as ``make demo`` does."""
+
+    api: LiveApi
+    sandbox: SandboxPlatform
+    case_id: str
+    comment_id: str
+    dashboard_url: str
+
+
+@pytest.fixture(scope="module")
+def sandbox_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxDemo]:
+    folder = tmp_path_factory.mktemp("sandbox-demo")
+    settings = load_settings(EXAMPLE).model_copy(update={"database": folder / "escucha.duckdb"})
+    comment = next(
+        i for i in load_corpus()
+        if i.platform == "facebook" and i.lang == "es" and i.parent_id == i.thread_id
+        and i.expected["complaint"] and i.expected["brand"] == "Orbita"
+        and i.expected["urgency_level"] in (1, 2)
+    )  # fmt: skip
+    sandbox = SandboxPlatform(
+        [comment], folder / "sandbox", history=1.0, reply_delay=timedelta(seconds=3),
+        csat_templates=[t.csat for t in settings.templates.values() if t.csat],
+    )  # fmt: skip
+    store = Store.open(settings.database)
+    seed_scored(store, native_id=comment.id, text=comment.text, author=comment.author,
+                platform="facebook", author_id=comment.author_id, lang="es", source="sandbox",
+                urgency_level=2)  # fmt: skip
+    (case_id,) = triage_pending(store, settings).opened
+    add_people(store)
+    service = Service(settings, store, sources={"sandbox": sandbox})
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(service), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
+    )
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.wait(0.3):
+            service.outbox.run_once()
+            service.poll_private_messages()
+
+    threads = [threading.Thread(target=server.run, daemon=True), threading.Thread(target=work)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the API did not start")
+        time.sleep(0.02)
+    api = LiveApi(f"http://127.0.0.1:{port}", service, store)
+    try:
+        with streamlit_for(api.url, folder) as url:
+            yield SandboxDemo(api, sandbox, case_id, comment.id, url)
+    finally:
+        stop.set()
+        server.should_exit = True
+        for thread in threads:
+            thread.join(10)
+        store.close()
 
 
 @pytest.fixture(scope="module")
@@ -203,4 +292,117 @@ def test_work_a_case_to_closed_public_by_clicking(
     page.locator(".st-key-signin_password input").fill(PASSWORD)
     page.locator(".st-key-signin_submit button").click()
     page.get_by_role("heading", name=f"Caso {case_id}").wait_for(timeout=30_000)
+    context.close()
+
+
+def inbound(api: LiveApi, case_id: str) -> list[dict[str, object]]:
+    messages = api.get(f"/cases/{case_id}")["messages"]
+    return [m for m in messages if m["direction"] == "inbound"]
+
+
+def wait_for_inbound(api: LiveApi, case_id: str, count: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while len(inbound(api, case_id)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{case_id} has {len(inbound(api, case_id))} customer messages")
+        time.sleep(0.3)
+
+
+def choose_channel(page: object, case_id: str, action: str, label: str, current: str) -> None:
+    key = f"channel_{case_id}_{action}_{current}_en"  # the case's channel now, in the key
+    picker = page.locator(f".st-key-{key}")  # type: ignore[attr-defined]
+    picker.locator("[role='combobox']").click()
+    page.get_by_role("option", name=label, exact=True).click()  # type: ignore[attr-defined]
+    idle(page)
+
+
+def test_a_facebook_comment_goes_to_whatsapp_and_back_to_a_public_closing_reply(
+    browser: object, sandbox_demo: SandboxDemo
+) -> None:
+    api, case_id = sandbox_demo.api, sandbox_demo.case_id
+    context = browser.new_context(viewport={"width": 1440, "height": 1200})  # type: ignore[attr-defined]
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    # Signed in as an agent, in English, straight to the Facebook case.
+    page.goto(f"{sandbox_demo.dashboard_url}/case?id={case_id}")
+    page.get_by_role("heading", name="Iniciar sesión").wait_for(timeout=30_000)
+    page.locator(".st-key-_lang").get_by_text("English", exact=True).click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    idle(page)
+    page.locator(".st-key-signin_name input").fill("mateo")
+    page.locator(".st-key-signin_password input").fill(PASSWORD)
+    page.locator(".st-key-signin_submit button").click()
+    page.get_by_role("heading", name=re.compile(f"Case {case_id}")).wait_for(timeout=30_000)
+    idle(page)
+
+    def show_latest() -> None:
+        """Draw the case again (the page reads the case when it runs)."""
+        page.locator("[data-testid='stSidebar']").get_by_role("link", name="Case").click()
+        page.get_by_role("heading", name=re.compile(f"Case {case_id}")).wait_for()
+        idle(page)
+
+    # Acknowledge publicly, choosing WhatsApp: the reply carries the click-to-chat link.
+    page.get_by_role("tab", name="Acknowledge publicly").click()
+    choose_channel(page, case_id, "acknowledge", "WhatsApp", "dm")
+    page.locator("textarea").filter(has_text="https://wa.me/").first.wait_for()
+    page.locator(".st-key-do_acknowledge button").click()
+    wait_for_status(api, case_id, "acknowledged")
+    page.get_by_text(re.compile("Done: .* → acknowledged")).wait_for()
+    idle(page)
+    (ack,) = sandbox_demo.sandbox.posts()
+    assert ack.platform == "facebook" and ack.in_reply_to == sandbox_demo.comment_id
+    assert f"?text=Caso%20{case_id}" in ack.text
+
+    # The customer taps the link and writes on WhatsApp; their message shows in the case.
+    wait_for_inbound(api, case_id, 1)
+    show_latest()
+    page.get_by_text(f"Caso {case_id}.", exact=False).first.wait_for()
+    assert page.get_by_text(re.compile(r"⬅️ 🔒 whatsapp")).count() >= 1
+
+    # A private message goes to their WhatsApp, within its window, and they answer there.
+    page.get_by_role("tab", name="Private message").click()
+    choose_channel(page, case_id, "private_message", "WhatsApp", "whatsapp")
+    page.get_by_text(re.compile("WhatsApp message to 346")).first.wait_for()
+    page.locator(".st-key-do_private_message button").click()
+    wait_for_status(api, case_id, "in_private")
+    idle(page)
+    wait_for_inbound(api, case_id, 2)
+    show_latest()
+    page.get_by_text("número de cliente", exact=False).first.wait_for()
+
+    for tab, button, wanted in [
+        ("Resolve", "do_resolve", "resolved"),
+        ("Close publicly", "do_close_public", "closed_public"),
+    ]:
+        page.get_by_role("tab", name=tab).click()
+        if button == "do_close_public":
+            page.get_by_text("Will post").first.wait_for()
+        page.locator(f".st-key-{button} button").click()
+        wait_for_status(api, case_id, wanted)
+        page.get_by_text(re.compile(f"Done: .* → {wanted}")).wait_for()
+        idle(page)
+
+    deadline = time.monotonic() + 20
+    while sandbox_demo.sandbox.posts()[-1].kind != "public_close":
+        assert time.monotonic() < deadline, "the public closing reply was not posted"
+        time.sleep(0.3)
+    closing = sandbox_demo.sandbox.posts()[-1]
+    assert closing.platform == "facebook" and closing.in_reply_to == sandbox_demo.comment_id
+    kinds = [(p.kind, p.private_channel) for p in sandbox_demo.sandbox.posts()]
+    assert kinds == [("public_reply", None), ("private_message", "whatsapp"),
+                     ("public_close", None)]  # fmt: skip
+    show_latest()
+    page.wait_for_timeout(800)
+    # The whole conversation in one picture: the page scrolls inside Streamlit's main area.
+    page.set_viewport_size({"width": 1440, "height": 2300})
+    page.locator("[data-testid='stMain']").evaluate("main => main.scrollTo(0, 0)")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOTS / "facebook-whatsapp.png"), full_page=True)
+    assert dialogs == []
+    events = api.get(f"/cases/{case_id}")["events"]
+    worked = [e for e in events if e["action"] in ("acknowledge", "private_message", "resolve",
+                                                  "close_public")]  # fmt: skip
+    assert {e["actor"] for e in worked} == {"mateo"} and len(worked) == 4
     context.close()

@@ -190,8 +190,8 @@ def test_the_agent_chooses_the_private_channel_and_the_invitation_follows(
     case = case_with(live_api, "caso 2")
     case_id = case["id"]
     at = open_page(app, "case", id=case_id)
-    key = f"channel_{case_id}_acknowledge_en"
-    assert at.selectbox(key=key).options == ["The platform's private message", "E-mail"]
+    key = f"channel_{case_id}_acknowledge_dm_en"
+    assert at.selectbox(key=key).options == ["The platform's private message", "E-mail", "WhatsApp"]
     at.selectbox(key=key).set_value("E-mail").run()
     text = at.text_area(key=f"text_{case_id}_acknowledge_email").value
     assert f"[{case_id}]" in text  # the e-mail invitation carries the case reference

@@ -311,8 +311,9 @@ def test_the_composer_picks_the_open_private_route_or_says_why_none_is(example_s
     assert "write to us at" not in ack.text  # no e-mail detour: the private reply follows
     used = case_row(platform, opened_ago=timedelta(days=1), deflected=True)
     with pytest.raises(CaseError, match="already used for this comment"):
-        replies.compose(used, "private_message")
-    answered = replies.compose(used, "private_message", last_inbound_at=now - timedelta(hours=2))
+        replies.compose(used, "private_message", private_reply_used=True)
+    answered = replies.compose(used, "private_message", last_inbound_at=now - timedelta(hours=2),
+                               private_reply_used=True)  # fmt: skip
     assert answered.route == ("messenger" if platform == "facebook" else "instagram_dm")
     old = case_row(platform, opened_ago=timedelta(days=8))
     with pytest.raises(CaseError, match="more than 7 days after the comment") as info:

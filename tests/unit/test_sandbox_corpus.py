@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
 from crawlers.sandbox import DEFAULT_CORPUS, load_corpus
 from pipeline.errors import InputError
 
-PLATFORMS = {"x", "reddit", "youtube", "google_reviews", "forum", "news"}
+PLATFORMS = {"x", "reddit", "youtube", "google_reviews", "forum", "news", "facebook", "instagram"}
+SOCIAL = {"facebook", "instagram"}  # comments under the brands' own posts
+# The 2,017 items the corpus had before Facebook and Instagram came, as JSON, hashed.
+BEFORE_SOCIAL = "01502f8043c990b7bdafe567c57ce0d42199d696e40a4cacbbee8618965ce655"
 DAYS = 14
 
 
@@ -66,6 +71,13 @@ def test_threads_point_at_earlier_posts_on_the_same_platform(corpus):
     replies = [item for item in corpus if item.parent_id]
     assert len(replies) > 200
     for item in replies:
+        if item.platform in SOCIAL:  # the thread is the brand's post, which is not a mention
+            assert item.thread_id not in by_id
+            if item.parent_id != item.thread_id:
+                parent = by_id[item.parent_id]
+                assert parent.parent_id == item.thread_id  # one level of replies
+                assert parent.platform == item.platform and parent.offset_s <= item.offset_s
+            continue
         parent, root = by_id[item.parent_id], by_id[item.thread_id]
         assert parent.platform == root.platform == item.platform
         assert parent.offset_s <= item.offset_s
@@ -87,6 +99,38 @@ def test_fields_look_like_the_platforms(corpus):
         if item.platform == "news":
             assert item.title
             assert item.kind == "article"
+
+
+def test_facebook_and_instagram_comments_are_like_the_rest(corpus):
+    social = [item for item in corpus if item.platform in SOCIAL]
+    assert 0.02 <= len(social) / len(corpus) <= 0.08  # a few percent, added to the rest
+    for platform in SOCIAL:
+        items = [item for item in social if item.platform == platform]
+        assert {item.lang for item in items} == {"es", "en"}
+        assert {"complaint", "praise", "question"} <= {i.expected["category"] for i in items}
+        assert any(i.expected.get("urgency_level", 0) >= 2 for i in items)
+        assert any(i.parent_id != i.thread_id for i in items)  # replies in the threads
+    assert {i.expected["brand"] for i in social} == {"Orbita", "Celera", "Ondanet"}
+    assert any(i.expected["urgency_level"] == 3 for i in social)
+    for item in social:
+        assert item.kind == "comment"
+        assert item.author_id and item.author_id.isdigit()  # the page-scoped id
+        assert item.url.startswith(f"https://sandbox.escucha.local/{item.platform}/")
+        if item.platform == "facebook":
+            assert item.thread_id.split("_")[1] == item.id.split("_")[0]  # <post>_<comment>
+            assert " " in item.author  # Facebook shows people by name
+    mention = social[0].to_mention(datetime(2026, 3, 2, tzinfo=UTC))
+    assert mention.author_id == social[0].author_id
+    assert mention.author_key == f"{mention.platform}:{social[0].author_id}"
+
+
+def test_the_items_before_facebook_and_instagram_came_stay_as_they_were():
+    from crawlers.sandbox.generator import make_corpus
+
+    built = [i for i in make_corpus.build() if i["platform"] not in SOCIAL]
+    assert len(built) == 2017  # tests and benchmarks count on these, one by one
+    digest = hashlib.sha256(json.dumps(built, ensure_ascii=False, sort_keys=True).encode())
+    assert digest.hexdigest() == BEFORE_SOCIAL
 
 
 def test_it_exercises_escaping_and_query_exclusions(corpus):

@@ -31,6 +31,7 @@ from crawlers.sandbox.generator.corpus_text import (
     REPLIES,
     REVIEWS,
     SLOTS,
+    SOCIAL,
     SPAM,
     SPIKES,
     STRONG_CLOSERS,
@@ -80,6 +81,18 @@ HOURLY = [
     0.5, 0.3, 0.2, 0.15, 0.15, 0.25, 0.6, 1.2, 2.0, 2.6, 2.8, 2.7,
     2.5, 2.4, 2.6, 2.4, 2.3, 2.4, 2.7, 3.0, 3.2, 3.0, 2.2, 1.2,
 ]  # fmt: skip
+# Facebook and Instagram: comments (and replies in their threads) under the brands' own posts,
+# drawn by a second generator after everything else, so the items above stay byte-identical.
+SOCIAL_SEED_OFFSET = 1
+SOCIAL_COMMENTS = 70  # top-level comments; replies come on top (about 5% of the corpus in all)
+SOCIAL_PLATFORMS = {"facebook": 0.6, "instagram": 0.4}
+SOCIAL_CATEGORIES = {"complaint": 0.5, "praise": 0.15, "question": 0.2, "suggestion": 0.05,
+                     "other": 0.1}  # fmt: skip
+BRAND_PAGES = {  # made-up Facebook page id and the URL slug of each brand's page and account
+    "Orbita": ("104729384756102", "orbita"),
+    "Celera": ("100284756193847", "celera"),
+    "Ondanet": ("101938475610293", "ondanet"),
+}
 SPIKE_PLANS = [
     # (name, brand, start day, start hour, items, share Spanish)
     ("valencia_fibre", "Orbita", 4, 19.0, 125, 0.8),
@@ -96,6 +109,7 @@ class Author:
     lang: str
     followers: int | None
     complained: bool = False
+    id: str | None = None  # Facebook/Instagram: the page-scoped id a private reply answers
 
 
 @dataclass
@@ -127,6 +141,7 @@ class Item:
             "kind": self.kind,
             "text": self.text,
             "author": self.author.handle,
+            **({"author_id": self.author.id} if self.author.id else {}),
             "author_name": self.author.name,
             "author_followers": self.author.followers,
             "offset_s": self.offset_s,
@@ -282,9 +297,9 @@ class Generator:
         roll = rng.random()
         if platform == "x" and roll < 0.12:
             text = text.lower()
-        elif lang == "es" and roll < 0.22 and platform in {"x", "youtube", "reddit"}:
+        elif lang == "es" and roll < 0.22 and platform in {"x", "youtube", "reddit", "facebook"}:
             text = unaccent(text)
-        if platform in {"x", "youtube"} and rng.random() < 0.12:
+        if platform in {"x", "youtube", "instagram"} and rng.random() < 0.12:
             text = text.rstrip(".") + " " + self.pick(SLOTS["misc"]["emoji_" + sentiment])
         return text
 
@@ -529,6 +544,8 @@ def unaccent(text: str) -> str:
 
 def url_for(item: Item, threads: dict[str, Item], rng: random.Random) -> str:
     platform = item.platform
+    if platform in SOCIAL_PLATFORMS:
+        return item.url  # set by ``add_social``, which draws from its own generator
     if platform == "x":
         return f"{BASE_URL}/x/{item.author.handle}/status/{item.id}"
     if platform == "reddit":
@@ -580,6 +597,7 @@ def build(seed: int = SEED) -> list[dict[str, Any]]:
             gen.thread_replies(item, brand)
     add_spikes(gen)
     add_unsafe_markup(gen)
+    add_social(gen, seed + SOCIAL_SEED_OFFSET)
     items = sorted(gen.items, key=lambda i: (i.offset_s, i.id))
     threads = {i.id: i for i in items}
     for item in items:
@@ -621,6 +639,110 @@ def add_spikes(gen: Generator) -> None:
                 for child in gen.items[before:]:
                     child.expected["incident"] = name
                 made += len(gen.items) - before
+
+
+def add_social(gen: Generator, seed: int) -> None:
+    """Facebook and Instagram comments under the brands' posts, with replies in their threads.
+
+    A second generator draws them (seeded apart, knowing the ids, handles and texts taken), so
+    adding them leaves every other item exactly as it was."""
+    social = Generator(seed)
+    social.ids, social.handles, social.texts = set(gen.ids), set(gen.handles), set(gen.texts)
+    rng = social.rng
+    posts: dict[tuple[str, str], list[str]] = {}  # (platform, brand) -> the brand's post ids
+    for platform in SOCIAL_PLATFORMS:
+        for brand, (page_id, _) in BRAND_PAGES.items():
+            if platform == "facebook":
+                posts[(platform, brand)] = [
+                    f"{page_id}_{rng.randrange(10**15, 10**16)}" for _ in range(8)
+                ]
+            else:
+                posts[(platform, brand)] = [f"179{rng.randrange(10**14, 10**15)}" for _ in range(8)]
+    made = 0
+    while made < SOCIAL_COMMENTS:
+        platform = social.weighted(SOCIAL_PLATFORMS)
+        lang = "es" if rng.random() < 0.55 else "en"
+        brand = social.weighted(BRAND_WEIGHTS)
+        category = social.weighted(SOCIAL_CATEGORIES)
+        pool = [t for t in SOCIAL[lang] if t.category == category]
+        if category == "complaint":
+            template = social.closest_level(pool, social.weighted(COMPLAINT_LEVELS))
+        elif pool and rng.random() < 0.7:
+            template = social.pick(pool)
+        else:
+            template = social.choose_template(category, lang, platform)
+        post_id = social.pick(posts[(platform, brand)])
+        author = social_author(social, platform, lang)
+        item = social.make_item(
+            platform, lang, brand, category, template, social.base_offset(), author=author
+        )
+        if item is None:
+            continue
+        made += 1
+        item.kind = "comment"
+        item.parent_id = item.thread_id = post_id
+        item.id = social_comment_id(social, item, post_id)
+        item.url = social_url(item, brand, post_id, item.id)
+        for _ in range(min(int(rng.expovariate(1 / 0.5)), 3)):
+            reply_lang = lang if rng.random() < 0.9 else ("en" if lang == "es" else "es")
+            reply = social.pick(REPLIES[reply_lang])
+            child = social.make_item(
+                platform, reply_lang, brand, reply.category, reply,
+                social.reply_offset(item.offset_s), parent=item,
+                author=social_author(social, platform, reply_lang),
+            )  # fmt: skip
+            if child is None:
+                continue
+            child.thread_id = post_id
+            child.id = social_comment_id(social, child, post_id)
+            child.url = social_url(child, brand, post_id, child.id)
+        item.replies = len(item.children)
+    gen.items.extend(social.items)
+    gen.ids |= social.ids
+
+
+def social_author(gen: Generator, platform: str, lang: str) -> Author:
+    """A Facebook user (shown by name) or an Instagram user (by username), with the
+    page-scoped id that Meta gives them; a third of the time someone who commented before."""
+    pool = gen.authors.setdefault((platform, lang), [])
+    if pool and gen.rng.random() < 0.3:
+        chosen: Author = gen.pick(pool)
+        return chosen
+    for _ in range(100):
+        first = gen.pick(SLOTS[lang]["first_name"])
+        last = gen.pick(SLOTS[lang]["last_name"])
+        if platform == "instagram":
+            handle = gen.handle_for(platform, first, last)
+            break
+        handle = f"{first} {last}"
+        if handle not in gen.handles:
+            break
+    else:
+        raise RuntimeError("could not draw a unique Facebook name")
+    gen.handles.add(handle)
+    digits = 16 if platform == "facebook" else 17
+    ident = gen.unique_id(lambda: str(gen.rng.randrange(10 ** (digits - 1), 10**digits)))
+    author = Author(handle=handle, name=f"{first} {last}", lang=lang, followers=None, id=ident)
+    pool.append(author)
+    return author
+
+
+def social_comment_id(gen: Generator, item: Item, post_id: str) -> str:
+    """Graph ids: ``<post>_<comment>`` on Facebook, a bare number on Instagram."""
+    gen.ids.discard(item.id)
+    if item.platform == "facebook":
+        local = post_id.split("_", 1)[1]
+        return gen.unique_id(lambda: f"{local}_{gen.rng.randrange(10**15, 10**16)}")
+    return gen.unique_id(lambda: f"178{gen.rng.randrange(10**14, 10**15)}")
+
+
+def social_url(item: Item, brand: str, post_id: str, comment_id: str) -> str:
+    slug = BRAND_PAGES[brand][1]
+    if item.platform == "facebook":
+        post, comment = post_id.split("_", 1)[1], comment_id.split("_", 1)[1]
+        return f"{BASE_URL}/facebook/{slug}/posts/{post}?comment_id={comment}"
+    code = "".join(random.Random(post_id).choices(string.ascii_letters + string.digits, k=11))
+    return f"{BASE_URL}/instagram/{slug}/p/{code}/c/{comment_id}"
 
 
 def add_unsafe_markup(gen: Generator) -> None:
