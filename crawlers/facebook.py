@@ -14,24 +14,20 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from crawlers.meta_graph import (
     Actor,
-    GraphClient,
+    MetaConnector,
     MetaOptions,
-    build_http,
     fresh,
     mark,
     messaging_events,
     parse_body,
     parse_time,
-    poll_conversations,
-    require,
     send_private,
-    token_variable,
     unix,
 )
 from crawlers.options import parse_options
@@ -43,7 +39,6 @@ from pipeline.records import (
     Page,
     SentMessage,
     WebhookEvents,
-    utcnow,
 )
 from pipeline.settings import Settings, SourceSettings
 
@@ -65,28 +60,19 @@ class FacebookOptions(MetaOptions):
     tagged: bool = True  # posts by others that tag the page
 
 
-class FacebookConnector:
+class FacebookConnector(MetaConnector):
     """Reads a page's conversations and answers in them, in private replies and in Messenger."""
 
     platform = PLATFORM
+    label = "Facebook"
+    conversations = "messenger"
+    hide_field = "is_hidden"
+    token_name = "FACEBOOK_PAGE_TOKEN"  # noqa: S105 - the name of a secret, not a secret
+    options: FacebookOptions
 
-    def __init__(
-        self,
-        source: SourceSettings,
-        options: FacebookOptions,
-        client: GraphClient,
-        *,
-        app_secret: str | None = None,
-        verify_token: str | None = None,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.name = source.name
-        self.options = options
-        self.client = client
-        self.page_id = options.page_id
-        self._app_secret = app_secret
-        self._verify_token = verify_token
-        self.clock = clock
+    @property
+    def page_id(self) -> str:
+        return str(self.account)
 
     # -- Source ------------------------------------------------------------------------------
     def fetch(self, cursor: Mapping[str, Any] | None) -> Iterator[Page]:
@@ -231,28 +217,6 @@ class FacebookConnector:
                     return SentMessage(platform_id=cid, url=f"https://www.facebook.com/{cid}")
         return None
 
-    def hide(self, comment_id: str, *, hidden: bool = True) -> None:
-        """Hide (or show again) a comment: hidden from everyone but its author and friends."""
-        self.client.post(comment_id, is_hidden="true" if hidden else "false")
-        logger.info("facebook comment %s %s", comment_id, "hidden" if hidden else "shown",
-                    extra={"source": self.name})  # fmt: skip
-
-    def poll_private(
-        self, cursor: Mapping[str, Any] | None
-    ) -> tuple[list[InboundMessage], Mapping[str, Any] | None]:
-        """Messenger messages since the mark (the safety net under the webhook)."""
-        return poll_conversations(self.client, self.page_id, PLATFORM, "messenger", cursor,
-                                  floor=self.clock() - self.options.backfill)  # fmt: skip
-
-    # -- WebhookReceiver ---------------------------------------------------------------------
-    def webhook_secret(self) -> str:
-        return require(self._app_secret, "ESCUCHA_META_APP_SECRET",
-                       f"webhooks of source {self.name!r}")  # fmt: skip
-
-    def verify_token(self) -> str:
-        return require(self._verify_token, "ESCUCHA_META_VERIFY_TOKEN",
-                       f"webhooks of source {self.name!r}")  # fmt: skip
-
     def parse_webhook(self, body: bytes) -> WebhookEvents:
         """``object: page`` deliveries: Messenger events and ``feed`` changes (new or edited
         posts and comments become mentions; removed ones are listed as deleted)."""
@@ -303,15 +267,7 @@ class FacebookConnector:
 
 def from_settings(source: SourceSettings, settings: Settings) -> FacebookConnector:
     options = parse_options(FacebookOptions, source, docs="docs/facebook.md")
-    token = settings.source_secret(source.name, "FACEBOOK_PAGE_TOKEN",
-                                   needed_for=f"the Facebook source {source.name!r}")  # fmt: skip
-    client = GraphClient(
-        build_http(token, source.api_base_url, options.timeout.total_seconds()),
-        source=source.name, platform=PLATFORM, options=options,
-        token_variable=token_variable(settings, source.name, "FACEBOOK_PAGE_TOKEN"),
-    )  # fmt: skip
-    return FacebookConnector(
-        source, options, client,
-        app_secret=settings.optional_source_secret(source.name, "META_APP_SECRET"),
-        verify_token=settings.optional_source_secret(source.name, "META_VERIFY_TOKEN"),
-    )  # fmt: skip
+    connector: FacebookConnector = FacebookConnector.connect(
+        source, settings, options, options.page_id
+    )
+    return connector

@@ -13,24 +13,20 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from crawlers.meta_graph import (
     Actor,
-    GraphClient,
+    MetaConnector,
     MetaOptions,
-    build_http,
     fresh,
     mark,
     messaging_events,
     parse_body,
     parse_time,
-    poll_conversations,
-    require,
     send_private,
-    token_variable,
     unix,
 )
 from crawlers.options import parse_options
@@ -43,7 +39,6 @@ from pipeline.records import (
     Page,
     SentMessage,
     WebhookEvents,
-    utcnow,
 )
 from pipeline.settings import Settings, SourceSettings
 
@@ -63,28 +58,15 @@ class InstagramOptions(MetaOptions):
     tags: bool = True  # media by others that tag the account
 
 
-class InstagramConnector:
+class InstagramConnector(MetaConnector):
     """Reads comments on an Instagram account and answers them, privately too."""
 
     platform = PLATFORM
-
-    def __init__(
-        self,
-        source: SourceSettings,
-        options: InstagramOptions,
-        client: GraphClient,
-        *,
-        app_secret: str | None = None,
-        verify_token: str | None = None,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.name = source.name
-        self.options = options
-        self.client = client
-        self.account = options.ig_user_id
-        self._app_secret = app_secret
-        self._verify_token = verify_token
-        self.clock = clock
+    label = "Instagram"
+    conversations = "instagram"
+    hide_field = "hide"
+    token_name = "INSTAGRAM_TOKEN"  # noqa: S105 - the name of a secret, not a secret
+    options: InstagramOptions
 
     # -- Source ------------------------------------------------------------------------------
     def fetch(self, cursor: Mapping[str, Any] | None) -> Iterator[Page]:
@@ -236,28 +218,6 @@ class InstagramConnector:
                     return SentMessage(platform_id=str(reply["id"]))
         return None
 
-    def hide(self, comment_id: str, *, hidden: bool = True) -> None:
-        """Hide (or show again) a comment on the account's media."""
-        self.client.post(comment_id, hide="true" if hidden else "false")
-        logger.info("instagram comment %s %s", comment_id, "hidden" if hidden else "shown",
-                    extra={"source": self.name})  # fmt: skip
-
-    def poll_private(
-        self, cursor: Mapping[str, Any] | None
-    ) -> tuple[list[InboundMessage], Mapping[str, Any] | None]:
-        """Instagram DMs since the mark (the safety net under the webhook)."""
-        return poll_conversations(self.client, self.account, PLATFORM, "instagram", cursor,
-                                  floor=self.clock() - self.options.backfill)  # fmt: skip
-
-    # -- WebhookReceiver ---------------------------------------------------------------------
-    def webhook_secret(self) -> str:
-        return require(self._app_secret, "ESCUCHA_META_APP_SECRET",
-                       f"webhooks of source {self.name!r}")  # fmt: skip
-
-    def verify_token(self) -> str:
-        return require(self._verify_token, "ESCUCHA_META_VERIFY_TOKEN",
-                       f"webhooks of source {self.name!r}")  # fmt: skip
-
     def parse_webhook(self, body: bytes) -> WebhookEvents:
         """``object: instagram`` deliveries: DMs (an unsent DM is listed as deleted) and
         ``comments`` changes (new comments become mentions)."""
@@ -293,15 +253,7 @@ class InstagramConnector:
 
 def from_settings(source: SourceSettings, settings: Settings) -> InstagramConnector:
     options = parse_options(InstagramOptions, source, docs="docs/instagram.md")
-    token = settings.source_secret(source.name, "INSTAGRAM_TOKEN",
-                                   needed_for=f"the Instagram source {source.name!r}")  # fmt: skip
-    client = GraphClient(
-        build_http(token, source.api_base_url, options.timeout.total_seconds()),
-        source=source.name, platform=PLATFORM, options=options,
-        token_variable=token_variable(settings, source.name, "INSTAGRAM_TOKEN"),
-    )  # fmt: skip
-    return InstagramConnector(
-        source, options, client,
-        app_secret=settings.optional_source_secret(source.name, "META_APP_SECRET"),
-        verify_token=settings.optional_source_secret(source.name, "META_VERIFY_TOKEN"),
-    )  # fmt: skip
+    connector: InstagramConnector = InstagramConnector.connect(
+        source, settings, options, options.ig_user_id
+    )
+    return connector

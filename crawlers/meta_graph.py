@@ -33,7 +33,7 @@ from pipeline.errors import (
     SourceError,
     SourceUnavailable,
 )
-from pipeline.records import utc
+from pipeline.records import utc, utcnow
 from pipeline.settings import parse_duration
 
 logger = logging.getLogger(__name__)
@@ -476,3 +476,69 @@ def poll_conversations(
                 ))  # fmt: skip
     found.sort(key=lambda m: m.created_at)
     return found, mark(seen, saved)
+
+
+class MetaConnector:
+    """What a Facebook page and an Instagram account connector share: settings, the Graph client,
+    the account that speaks for the brand, hiding comments, DMs read as the webhook's safety net,
+    the webhook's secrets, and building from the settings. Subclasses read and answer."""
+
+    platform: str
+    label: str  # "Facebook", "Instagram": for people
+    conversations: str  # the ``platform`` Graph's conversation listing takes
+    hide_field: str  # the field that hides a comment
+    token_name: str  # the secret holding the access token
+
+    def __init__(
+        self,
+        source: Any,
+        options: Any,
+        client: GraphClient,
+        *,
+        account: str,
+        app_secret: str | None = None,
+        verify_token: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.name = source.name
+        self.options = options
+        self.client = client
+        self.account = account
+        self._app_secret = app_secret
+        self._verify_token = verify_token
+        self.clock = clock
+
+    def hide(self, comment_id: str, *, hidden: bool = True) -> None:
+        """Hide (or show again) a comment: hidden from everyone but its author."""
+        self.client.post(comment_id, **{self.hide_field: "true" if hidden else "false"})
+        logger.info("%s comment %s %s", self.platform, comment_id,
+                    "hidden" if hidden else "shown", extra={"source": self.name})  # fmt: skip
+
+    def poll_private(self, cursor: Mapping[str, Any] | None) -> tuple[list[Any], Any]:
+        """Direct messages since the mark (the safety net under the webhook)."""
+        return poll_conversations(self.client, self.account, self.platform, self.conversations,
+                                  cursor, floor=self.clock() - self.options.backfill)  # fmt: skip
+
+    def webhook_secret(self) -> str:
+        return require(self._app_secret, "ESCUCHA_META_APP_SECRET",
+                       f"webhooks of source {self.name!r}")  # fmt: skip
+
+    def verify_token(self) -> str:
+        return require(self._verify_token, "ESCUCHA_META_VERIFY_TOKEN",
+                       f"webhooks of source {self.name!r}")  # fmt: skip
+
+    @classmethod
+    def connect(cls, source: Any, settings: Any, options: Any, account: str) -> Any:
+        """The connector of ``source`` with its Graph client and webhook secrets."""
+        needed_for = f"the {cls.label} source {source.name!r}"
+        token = settings.source_secret(source.name, cls.token_name, needed_for=needed_for)
+        client = GraphClient(
+            build_http(token, source.api_base_url, options.timeout.total_seconds()),
+            source=source.name, platform=cls.platform, options=options,
+            token_variable=token_variable(settings, source.name, cls.token_name),
+        )  # fmt: skip
+        return cls(
+            source, options, client, account=account,
+            app_secret=settings.optional_source_secret(source.name, "META_APP_SECRET"),
+            verify_token=settings.optional_source_secret(source.name, "META_VERIFY_TOKEN"),
+        )  # fmt: skip
