@@ -27,17 +27,14 @@ from crawlers.meta_graph import (
     messaging_events,
     parse_body,
     parse_time,
-    send_private,
     unix,
 )
 from crawlers.options import parse_options
-from pipeline.errors import SourceError, SourceUnavailable
+from pipeline.errors import SourceUnavailable
 from pipeline.records import (
     InboundMessage,
     Mention,
-    OutboundMessage,
     Page,
-    SentMessage,
     WebhookEvents,
 )
 from pipeline.settings import Settings, SourceSettings
@@ -67,6 +64,9 @@ class FacebookConnector(MetaConnector):
     label = "Facebook"
     conversations = "messenger"
     hide_field = "is_hidden"
+    reply_edge = "comments"
+    reply_fields = "id,message,from{id,name}"
+    text_field = "message"
     token_name = "FACEBOOK_PAGE_TOKEN"  # noqa: S105 - the name of a secret, not a secret
     options: FacebookOptions
 
@@ -178,44 +178,11 @@ class FacebookConnector(MetaConnector):
                                     source=self.name) from exc  # fmt: skip
 
     # -- Channel -----------------------------------------------------------------------------
-    def send(self, message: OutboundMessage) -> SentMessage:
-        """A public reply in the comment's thread, or a private message: the comment's one
-        private reply, else Messenger within its window."""
-        if message.kind == "private_message":
-            result, how = send_private(self.client, self.page_id, message,
-                                       human_agent=self.options.human_agent)  # fmt: skip
-            logger.info("facebook %s sent", how, extra={"source": self.name})
-            return SentMessage(platform_id=result.message_id, recipient_id=result.recipient_id)
-        if not message.in_reply_to:
-            raise SourceError("a Facebook reply needs in_reply_to (a comment or post id)",
-                              source=self.name)  # fmt: skip
-        found = self.find_sent(message)
-        if found is not None:
-            return found
-        try:
-            made = self.client.post(f"{message.in_reply_to}/comments", message=message.text)
-        except SourceUnavailable:  # a 5xx may hide a success: look before failing
-            found = self.find_sent(message)
-            if found is not None:
-                return found
-            raise
-        return SentMessage(
-            platform_id=str(made["id"]), url=f"https://www.facebook.com/{made['id']}"
-        )
+    def reply_url(self, reply_id: str) -> str | None:
+        return f"https://www.facebook.com/{reply_id}"
 
-    def find_sent(self, message: OutboundMessage) -> SentMessage | None:
-        """Our reply with the same text under the same comment (public kinds only; Meta lists
-        no sent private replies)."""
-        if message.kind == "private_message" or not message.in_reply_to:
-            return None
-        path = f"{message.in_reply_to}/comments"
-        for data in self.client.pages(path, fields="id,message,from{id,name}", filter="stream"):
-            for comment in data:
-                mine = (comment.get("from") or {}).get("id") == self.page_id
-                if mine and comment.get("message") == message.text:
-                    cid = str(comment["id"])
-                    return SentMessage(platform_id=cid, url=f"https://www.facebook.com/{cid}")
-        return None
+    def _reply_listing(self) -> dict[str, str]:
+        return {"fields": self.reply_fields, "filter": "stream"}
 
     def parse_webhook(self, body: bytes) -> WebhookEvents:
         """``object: page`` deliveries: Messenger events and ``feed`` changes (new or edited

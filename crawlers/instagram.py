@@ -26,18 +26,15 @@ from crawlers.meta_graph import (
     messaging_events,
     parse_body,
     parse_time,
-    send_private,
     unix,
 )
 from crawlers.options import parse_options
-from pipeline.errors import SourceError, SourceUnavailable
+from pipeline.errors import SourceUnavailable
 from pipeline.records import (
     DeliveryStatus,
     InboundMessage,
     Mention,
-    OutboundMessage,
     Page,
-    SentMessage,
     WebhookEvents,
 )
 from pipeline.settings import Settings, SourceSettings
@@ -65,6 +62,9 @@ class InstagramConnector(MetaConnector):
     label = "Instagram"
     conversations = "instagram"
     hide_field = "hide"
+    reply_edge = "replies"
+    reply_fields = "id,text,from{id,username}"
+    text_field = "text"
     token_name = "INSTAGRAM_TOKEN"  # noqa: S105 - the name of a secret, not a secret
     options: InstagramOptions
 
@@ -183,41 +183,6 @@ class InstagramConnector(MetaConnector):
                                     source=self.name) from exc  # fmt: skip
 
     # -- Channel -----------------------------------------------------------------------------
-    def send(self, message: OutboundMessage) -> SentMessage:
-        """A public reply under the comment, or a private message: the comment's one private
-        reply, else an Instagram DM within its window."""
-        if message.kind == "private_message":
-            result, how = send_private(self.client, self.account, message,
-                                       human_agent=self.options.human_agent)  # fmt: skip
-            logger.info("instagram %s sent", how, extra={"source": self.name})
-            return SentMessage(platform_id=result.message_id, recipient_id=result.recipient_id)
-        if not message.in_reply_to:
-            raise SourceError("an Instagram reply needs in_reply_to (a comment id)",
-                              source=self.name)  # fmt: skip
-        found = self.find_sent(message)
-        if found is not None:
-            return found
-        try:
-            made = self.client.post(f"{message.in_reply_to}/replies", message=message.text)
-        except SourceUnavailable:  # a 5xx may hide a success: look before failing
-            found = self.find_sent(message)
-            if found is not None:
-                return found
-            raise
-        return SentMessage(platform_id=str(made["id"]))
-
-    def find_sent(self, message: OutboundMessage) -> SentMessage | None:
-        """Our reply with the same text under the same comment (public kinds only)."""
-        if message.kind == "private_message" or not message.in_reply_to:
-            return None
-        path = f"{message.in_reply_to}/replies"
-        for data in self.client.pages(path, fields="id,text,from{id,username}"):
-            for reply in data:
-                mine = (reply.get("from") or {}).get("id") == self.account
-                if mine and reply.get("text") == message.text:
-                    return SentMessage(platform_id=str(reply["id"]))
-        return None
-
     def parse_webhook(self, body: bytes) -> WebhookEvents:
         """``object: instagram`` deliveries: DMs (an unsent DM is listed as deleted) and
         ``comments`` changes (new comments become mentions)."""
