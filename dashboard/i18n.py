@@ -216,6 +216,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "action_escalate": ("Escalar", "Escalate"),
     "action_reopen": ("Reabrir", "Reopen"),
     "action_assign": ("Asignar", "Assign"),
+    # case statuses, as people read them (keys status_<status> from pipeline.records.STATUSES)
+    "status_new": ("Nuevo", "New"),
+    "status_acknowledged": ("Respondido en público", "Acknowledged"),
+    "status_in_private": ("En privado", "In private"),
+    "status_resolved": ("Resuelto", "Resolved"),
+    "status_closed_public": ("Cerrado en público", "Closed publicly"),
+    "status_closed": ("Cerrado", "Closed"),
+    "status_dismissed": ("Descartado", "Dismissed"),
     "do_post": ("Publicar", "Post"),
     "do_action": ("Confirmar", "Confirm"),
     "customer_reply_help": (

@@ -12,7 +12,7 @@ import httpx
 import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
 
 from dashboard.client import ApiError, ApiUnavailable, Client, NotSignedIn
-from dashboard.i18n import t
+from dashboard.i18n import STRINGS, t
 
 T = TypeVar("T")
 
@@ -256,6 +256,17 @@ def sla_countdown(case: dict[str, Any], at: datetime | None = None) -> tuple[str
     state = (case.get("sla") or {}).get("state")
     marker = "🟠 " if state in ("warning", "breached") else "🟢 "
     return marker + tr("sla_due_in", d=span(left)), left
+
+
+def status_label(status: Any, language: str | None = None) -> str:
+    """A case status in the reader's language ("in_private" -> "En privado")."""
+    key = f"status_{status}"
+    return t(key, language or lang()) if key in STRINGS else str(status or "")
+
+
+def status_format() -> Callable[[Any], str]:
+    language = lang()
+    return lambda status: status_label(status, language)
 
 
 def urgency_label(level: Any, language: str | None = None) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from playwright.sync_api import Error as PlaywrightError
 
 from crawlers.sandbox import SandboxPlatform, load_corpus
 from pipeline.api.app import create_app
@@ -189,6 +190,27 @@ def idle(page: object) -> None:
     page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=30_000)  # type: ignore[attr-defined]
 
 
+def open_tab(page: object, name: str, timeout: float = 30) -> None:
+    """Click the case's tab ``name`` once Streamlit shows one such tab.
+
+    While a run replaces the page, the old tabs can stay in the page beside the new ones for a
+    moment; clicking then would be a guess.
+    """
+    tabs = page.get_by_role("tab", name=name)  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout
+    while True:
+        idle(page)
+        if tabs.count() == 1:
+            try:
+                tabs.click(timeout=5_000)
+                return
+            except PlaywrightError:
+                pass  # the page was replaced between counting and clicking
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{tabs.count()} tabs named {name!r}")
+        time.sleep(0.2)
+
+
 def test_work_a_case_to_closed_public_by_clicking(
     browser: object, dashboard_url: str, live_api: LiveApi
 ) -> None:
@@ -258,7 +280,7 @@ def test_work_a_case_to_closed_public_by_clicking(
         ("Close publicly", "do_close_public", "closed_public"),
     ]
     for tab, button, wanted in steps:
-        page.get_by_role("tab", name=tab).click()
+        open_tab(page, tab)
         if button in ("do_acknowledge", "do_close_public"):
             page.get_by_text("Will post").first.wait_for()
         if button == "do_acknowledge":
@@ -344,7 +366,7 @@ def test_a_facebook_comment_goes_to_whatsapp_and_back_to_a_public_closing_reply(
         idle(page)
 
     # Acknowledge publicly, choosing WhatsApp: the reply carries the click-to-chat link.
-    page.get_by_role("tab", name="Acknowledge publicly").click()
+    open_tab(page, "Acknowledge publicly")
     choose_channel(page, case_id, "acknowledge", "WhatsApp", "dm")
     page.locator("textarea").filter(has_text="https://wa.me/").first.wait_for()
     page.locator(".st-key-do_acknowledge button").click()
@@ -362,7 +384,7 @@ def test_a_facebook_comment_goes_to_whatsapp_and_back_to_a_public_closing_reply(
     assert page.get_by_text(re.compile(r"⬅️ 🔒 whatsapp")).count() >= 1
 
     # A private message goes to their WhatsApp, within its window, and they answer there.
-    page.get_by_role("tab", name="Private message").click()
+    open_tab(page, "Private message")
     choose_channel(page, case_id, "private_message", "WhatsApp", "whatsapp")
     page.get_by_text(re.compile("WhatsApp message to 346")).first.wait_for()
     page.locator(".st-key-do_private_message button").click()
@@ -376,7 +398,7 @@ def test_a_facebook_comment_goes_to_whatsapp_and_back_to_a_public_closing_reply(
         ("Resolve", "do_resolve", "resolved"),
         ("Close publicly", "do_close_public", "closed_public"),
     ]:
-        page.get_by_role("tab", name=tab).click()
+        open_tab(page, tab)
         if button == "do_close_public":
             page.get_by_text("Will post").first.wait_for()
         page.locator(f".st-key-{button} button").click()
