@@ -18,14 +18,14 @@ from dashboard.i18n import LANGUAGES
 
 # (script, title key, icon, the permission that shows it); the first is the default page.
 PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("views/overview.py", "nav_overview", "📈", "listening:read"),
-    ("views/queue.py", "nav_queue", "📥", "cases:read"),
-    ("views/case.py", "nav_case", "🗂️", "cases:read"),
-    ("views/mentions.py", "nav_mentions", "🔎", "listening:read"),
-    ("views/care.py", "nav_care", "⏱️", "care:metrics"),
-    ("views/sources.py", "nav_sources", "🛰️", "listening:read"),
-    ("views/admin.py", "nav_admin", "🛡️", "users:admin"),
-    ("views/account.py", "nav_account", "🔑", "account"),
+    ("views/overview.py", "nav_overview", ":material/monitoring:", "listening:read"),
+    ("views/queue.py", "nav_queue", ":material/inbox:", "cases:read"),
+    ("views/case.py", "nav_case", ":material/folder_open:", "cases:read"),
+    ("views/mentions.py", "nav_mentions", ":material/search:", "listening:read"),
+    ("views/care.py", "nav_care", ":material/timer:", "care:metrics"),
+    ("views/sources.py", "nav_sources", ":material/sensors:", "listening:read"),
+    ("views/admin.py", "nav_admin", ":material/admin_panel_settings:", "users:admin"),
+    ("views/account.py", "nav_account", ":material/account_circle:", "account"),
 )
 
 
@@ -53,7 +53,7 @@ def _who() -> None:
     st.caption(ui.tr("signed_in_as"))
     name = ui.escape_markdown(str(person.get("display_name") or person.get("name") or ""))
     st.markdown(f"**{name}** · {ui.tr('role_' + str(person.get('role')))}")
-    if st.button(ui.tr("sign_out"), key="sign_out", icon="🚪"):
+    if st.button(ui.tr("sign_out"), key="sign_out", icon=":material/logout:"):
         # Already ended, or the API is away: forget the session here all the same.
         with contextlib.suppress(ApiError):
             ui.client().logout()
@@ -75,7 +75,7 @@ def _refresh_user() -> bool:
 
 
 def main() -> None:
-    st.set_page_config(page_title="escucha", page_icon="👂", layout="wide")
+    st.set_page_config(page_title="escucha", page_icon=":material/hearing:", layout="wide")
     if "api_url" not in st.session_state:
         st.session_state["api_url"] = os.environ.get("ESCUCHA_API_URL", ui.DEFAULT_API_URL)
     signin.sso_return()
@@ -84,9 +84,14 @@ def main() -> None:
         # Every page's address answers with the sign-in form, so a link to /case?id=… asks the
         # visitor to sign in (instead of "page not found") and lands on the case afterwards.
         title = ui.tr("signin_title")
-        forms = [st.Page(signin.form, title=title, icon="🔐", default=True)]
+        forms = [st.Page(signin.form, title=title, icon=":material/login:", default=True)]
         forms += [
-            st.Page(signin.form, title=title, icon="🔐", url_path=PurePosixPath(script).stem)
+            st.Page(
+                signin.form,
+                title=title,
+                icon=":material/login:",
+                url_path=PurePosixPath(script).stem,
+            )
             for script, *_ in PAGES[1:]
         ]
         page = st.navigation(forms, position="hidden")

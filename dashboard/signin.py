@@ -59,10 +59,13 @@ def form() -> None:
     st.caption(tr("signin_caption"))
     flash = st.session_state.pop(ui.SIGNIN_FLASH, None)
     if flash:
-        st.info(tr(str(flash)), icon="🔒")
+        st.info(tr(str(flash)), icon=":material/lock:")
     sso_error = st.session_state.pop(SSO_ERROR, None)
     if sso_error:
-        st.error(tr("signin_sso_failed", detail=ui.escape_markdown(str(sso_error))), icon="⚠️")
+        st.error(
+            tr("signin_sso_failed", detail=ui.escape_markdown(str(sso_error))),
+            icon=":material/error:",
+        )
     health: dict[str, Any] = {}
     try:
         health = ui.client().health()
@@ -78,7 +81,7 @@ def form() -> None:
             autocomplete="current-password",
         )
         submitted = st.form_submit_button(
-            tr("signin_submit"), key="signin_submit", type="primary", icon="🔓"
+            tr("signin_submit"), key="signin_submit", type="primary", icon=":material/login:"
         )
     if submitted:
         if not name.strip() or not password:
@@ -90,9 +93,12 @@ def form() -> None:
             except ApiUnavailable as exc:
                 ui.show_error(exc)
             except ApiError as exc:
-                st.error(tr("signin_failed", detail=ui.escape_markdown(exc.detail)), icon="🚫")
+                st.error(
+                    tr("signin_failed", detail=ui.escape_markdown(exc.detail)),
+                    icon=":material/block:",
+                )
             else:
                 ui.start_session(answer)
                 st.rerun()
     if _sso_enabled(health):
-        st.link_button(tr("signin_sso"), _sso_url(), icon="🔐")
+        st.link_button(tr("signin_sso"), _sso_url(), icon=":material/key:")

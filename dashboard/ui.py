@@ -121,11 +121,11 @@ def show_error(exc: ApiError) -> None:
     """An error panel for what the API refused (the detail may echo what someone typed)."""
     detail = escape_markdown(str(exc.detail))
     if isinstance(exc, ApiUnavailable):
-        st.error(tr("api_down", url=exc.base_url, detail=detail), icon="🔌")
+        st.error(tr("api_down", url=exc.base_url, detail=detail), icon=":material/cloud_off:")
     elif exc.status == 403:
-        st.error(tr("forbidden", detail=detail), icon="⛔")
+        st.error(tr("forbidden", detail=detail), icon=":material/block:")
     else:
-        st.error(tr("api_error", status=exc.status, detail=detail), icon="⚠️")
+        st.error(tr("api_error", status=exc.status, detail=detail), icon=":material/error:")
 
 
 def fetch(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -242,7 +242,7 @@ def sla_countdown(case: dict[str, Any], at: datetime | None = None) -> tuple[str
     """The SLA clock that matters now, as a label and seconds left (negative when overdue)."""
     at = at or now()
     if case.get("sla_paused_at"):
-        return "⏸ " + tr("sla_paused"), float("inf")
+        return tr("sla_paused"), float("inf")
     if case.get("first_response_at") is None:
         due = parse_time(case.get("first_response_due"))
     else:
@@ -251,11 +251,24 @@ def sla_countdown(case: dict[str, Any], at: datetime | None = None) -> tuple[str
         return "—", float("inf")
     left = (due - at).total_seconds()
     if left < 0:
-        return "🔴 " + tr("sla_overdue", d=span(left)), left
-    # The service judges the warning in the team's business time, with its ``warn_before``.
+        return tr("sla_overdue", d=span(left)), left
+    return tr("sla_due_in", d=span(left)), left
+
+
+def sla_badge(case: dict[str, Any], at: datetime | None = None) -> str:
+    """The SLA clock as a coloured Markdown badge: red overdue, orange in its warning time (the
+    service judges it in the team's business hours, with its ``warn_before``), green otherwise."""
+    label, left = sla_countdown(case, at)
     state = (case.get("sla") or {}).get("state")
-    marker = "🟠 " if state in ("warning", "breached") else "🟢 "
-    return marker + tr("sla_due_in", d=span(left)), left
+    if left < 0:
+        colour, icon = "red", "timer_off"
+    elif case.get("sla_paused_at"):
+        colour, icon = "gray", "pause_circle"
+    elif state in ("warning", "breached"):
+        colour, icon = "orange", "timer"
+    else:
+        colour, icon = "green", "timer"
+    return f":{colour}-badge[:material/{icon}: {escape_markdown(label)}]"
 
 
 def status_label(status: Any, language: str | None = None) -> str:
@@ -269,10 +282,19 @@ def status_format() -> Callable[[Any], str]:
     return lambda status: status_label(status, language)
 
 
+URGENCY_COLOURS = {0: "gray", 1: "blue", 2: "orange", 3: "red"}
+
+
 def urgency_label(level: Any, language: str | None = None) -> str:
-    icons = {0: "⚪", 1: "🔵", 2: "🟠", 3: "🔴"}
+    """The urgency level as plain text, for tables and choices ("Crítica")."""
+    return t(f"urgency_{int(level or 0)}", language or lang())
+
+
+def urgency_badge(level: Any) -> str:
+    """The urgency level as a coloured Markdown badge (Material icon, no emoji font needed)."""
     value = int(level or 0)
-    return f"{icons.get(value, '⚪')} {t(f'urgency_{value}', language or lang())}"
+    icon = "priority_high" if value >= 2 else "flag"
+    return f":{URGENCY_COLOURS.get(value, 'gray')}-badge[:material/{icon}: {urgency_label(value)}]"
 
 
 def urgency_format() -> Callable[[Any], str]:

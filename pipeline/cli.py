@@ -516,7 +516,8 @@ def _wait_for(url: str, seconds: float, alive: Callable[[], bool]) -> bool:
 def dashboard_command(port: int, *, address: str = "127.0.0.1") -> list[str]:
     """The command line that runs the Streamlit dashboard: on ``address`` only (Streamlit's own
     default is every interface), headless (no first-run e-mail prompt; ``demo --open`` opens the
-    browser itself), without usage statistics."""
+    browser itself), without usage statistics, and with Streamlit's developer toolbar ("Deploy",
+    rerun settings) hidden from users."""
     dashboard = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
     return [
         sys.executable,
@@ -532,6 +533,8 @@ def dashboard_command(port: int, *, address: str = "127.0.0.1") -> list[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 

@@ -32,11 +32,11 @@ def _tokens() -> None:
     once = st.session_state.pop("acct_token_once", None)
     if once:
         label, secret = once
-        st.warning(tr("token_once", label=ui.escape_markdown(label)), icon="🔑")
+        st.warning(tr("token_once", label=ui.escape_markdown(label)), icon=":material/key:")
         st.code(secret, language=None)
     flash = st.session_state.pop("acct_flash", None)
     if flash:
-        st.success(flash, icon="✅")
+        st.success(flash, icon=":material/check_circle:")
 
     held: list[dict[str, Any]] = ui.fetch(ui.client().tokens)
     if held:
@@ -64,7 +64,9 @@ def _tokens() -> None:
         days = cols[2].number_input(
             tr("token_days"), min_value=1, max_value=3650, value=90, step=1, key="acct_token_days"
         )
-        create = st.form_submit_button(tr("token_create"), key="acct_token_go", icon="➕")
+        create = st.form_submit_button(
+            tr("token_create"), key="acct_token_go", icon=":material/add:"
+        )
     if create:
         if not label.strip():
             st.warning(tr("label_required"))
@@ -81,7 +83,7 @@ def _tokens() -> None:
         picked = cols[0].selectbox(
             tr("token_pick"), list(labels), key="acct_revoke_pick", format_func=labels.__getitem__
         )
-        revoke = cols[1].button(tr("token_revoke"), key="acct_revoke_go", icon="🗑️")
+        revoke = cols[1].button(tr("token_revoke"), key="acct_revoke_go", icon=":material/delete:")
         if revoke and picked and ui.attempt(ui.client().revoke_token, picked) is not None:
             st.session_state["acct_flash"] = tr("token_revoked", id=picked)
             st.rerun()
@@ -102,7 +104,9 @@ def _password() -> None:
             tr("password_repeat"), type="password", key="acct_pw_again",
             autocomplete="new-password",
         )  # fmt: skip
-        change = st.form_submit_button(tr("password_change"), key="acct_pw_go", icon="🔒")
+        change = st.form_submit_button(
+            tr("password_change"), key="acct_pw_go", icon=":material/lock:"
+        )
     if not change:
         return
     if not current or not new:

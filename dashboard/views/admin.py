@@ -30,9 +30,9 @@ def _show_once() -> None:
     if not once:
         return
     message, name, password = once
-    st.success(message, icon="✅")
+    st.success(message, icon=":material/check_circle:")
     if password:
-        st.warning(tr("password_once", name=ui.escape_markdown(name)), icon="🔑")
+        st.warning(tr("password_once", name=ui.escape_markdown(name)), icon=":material/key:")
         st.code(password, language=None)
 
 
@@ -99,7 +99,9 @@ def _add_person(teams: list[str], brands: list[str]) -> None:
             tr("new_password"), type="password", key="adm_new_password",
             help=tr("password_rules"), autocomplete="new-password",
         )  # fmt: skip
-        submitted = st.form_submit_button(tr("person_add"), key="adm_add_go", icon="➕")
+        submitted = st.form_submit_button(
+            tr("person_add"), key="adm_add_go", icon=":material/person_add:"
+        )
     if not submitted:
         return
     name = name.strip()
@@ -154,7 +156,7 @@ def _change_person(people: list[dict[str, Any]], teams: list[str], brands: list[
                 tr("person_disabled"), value=bool(person.get("disabled")),
                 key=f"adm_disabled_{name}", help=tr("person_disabled_help"),
             )  # fmt: skip
-            saved = st.form_submit_button(tr("save"), key="adm_save", icon="💾")
+            saved = st.form_submit_button(tr("save"), key="adm_save", icon=":material/save:")
         if saved:
             wanted = {"role": role, "teams": new_teams, "brands": new_brands, "disabled": disabled}
             was = {
@@ -167,7 +169,10 @@ def _change_person(people: list[dict[str, Any]], teams: list[str], brands: list[
                 st.session_state["adm_once"] = (message, name, None)
                 st.rerun()
         if st.button(
-            tr("password_reset"), key="adm_reset", icon="🔁", help=tr("password_reset_help")
+            tr("password_reset"),
+            key="adm_reset",
+            icon=":material/lock_reset:",
+            help=tr("password_reset_help"),
         ):
             password = generated_password(name)
             done = ui.attempt(ui.client().reset_password, name, password)
@@ -213,9 +218,9 @@ def _audit() -> None:
         offset=(page - 1) * AUDIT_PAGE,
     )  # fmt: skip
     if found.get("tampered_at") is not None:
-        st.error(tr("audit_tampered", id=found["tampered_at"]), icon="🚨")
+        st.error(tr("audit_tampered", id=found["tampered_at"]), icon=":material/gpp_bad:")
     else:
-        st.caption("🔗 " + tr("audit_intact"))
+        st.caption(":material/verified: " + tr("audit_intact"))
     st.caption(tr("audit_total", n=f"{found['total']:,}"))
     if found["items"]:
         st.dataframe(
@@ -228,7 +233,7 @@ def _audit() -> None:
         )
     else:
         st.info(tr("none_yet"))
-    if st.button(tr("audit_export_prepare"), key="adm_audit_csv_go", icon="⬇️"):
+    if st.button(tr("audit_export_prepare"), key="adm_audit_csv_go", icon=":material/download:"):
         data = ui.attempt(ui.client().audit_export)
         if data is not None:
             st.session_state["adm_audit_csv"] = data
@@ -236,7 +241,7 @@ def _audit() -> None:
         st.download_button(
             tr("audit_export_download"), st.session_state["adm_audit_csv"],
             file_name=f"audit-{ui.now():%Y%m%d-%H%M}.csv", mime="text/csv",
-            key="adm_audit_csv_dl", icon="💾",
+            key="adm_audit_csv_dl", icon=":material/save:",
         )  # fmt: skip
 
 
@@ -250,7 +255,7 @@ def _privacy() -> None:
     left, right = st.columns(2)
     with left, st.container(border=True):
         st.markdown(f"**{tr('privacy_export')}**")
-        if st.button(tr("privacy_export"), key="adm_export_go", icon="📦"):
+        if st.button(tr("privacy_export"), key="adm_export_go", icon=":material/inventory_2:"):
             if not author:
                 st.warning(tr("author_required"))
             else:
@@ -264,20 +269,24 @@ def _privacy() -> None:
             st.json(held[2] or {}, expanded=True)  # counts only: no one's text on screen
             st.download_button(
                 tr("privacy_export_download"), held[1], file_name=_file_name(author),
-                mime="application/json", key="adm_export_dl", icon="💾",
+                mime="application/json", key="adm_export_dl", icon=":material/save:",
             )  # fmt: skip
     with right, st.container(border=True):
         st.markdown(f"**{tr('privacy_erase')}**")
         sure = st.checkbox(tr("privacy_erase_confirm"), key="adm_erase_ok")
         if st.button(
-            tr("privacy_erase"), key="adm_erase_go", icon="🗑️", type="primary", disabled=not sure
+            tr("privacy_erase"),
+            key="adm_erase_go",
+            icon=":material/delete_forever:",
+            type="primary",
+            disabled=not sure,
         ):
             if not author:
                 st.warning(tr("author_required"))
             else:
                 report = ui.attempt(ui.client().privacy_erase, author)
                 if report is not None:
-                    st.success(tr("privacy_erased"), icon="✅")
+                    st.success(tr("privacy_erased"), icon=":material/check_circle:")
                     st.json(report, expanded=True)
 
 

@@ -22,7 +22,7 @@ CORRECTABLE: dict[str, list[str]] = {
 def _filters() -> dict[str, Any]:
     spike_since = ui.parse_time(st.query_params.get("since"))
     spike_until = ui.parse_time(st.query_params.get("until"))
-    q = st.text_input(tr("search"), key="m_q", help=tr("search_help"), placeholder="🔎")
+    q = st.text_input(tr("search"), key="m_q", help=tr("search_help"), placeholder="…")
     if spike_since and spike_until:
         head = st.columns([4, 1])
         head[0].info(
@@ -83,7 +83,7 @@ def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _export(filters: dict[str, Any]) -> None:
-    with st.expander(tr("export"), icon="⬇️"):
+    with st.expander(tr("export"), icon=":material/download:"):
         cols = st.columns(2)
         for col, fmt, mime in (
             (cols[0], "csv", "text/csv"),
@@ -102,7 +102,7 @@ def _export(filters: dict[str, Any]) -> None:
                         file_name=f"mentions.{fmt}",
                         mime=mime,
                         key=f"{key}_dl",
-                        icon="💾",
+                        icon=":material/save:",
                     )
 
 
@@ -124,11 +124,15 @@ def _inspect(items: list[dict[str, Any]]) -> None:
     ui.public_text(mention.get("text"), caption=caption)
     url = ui.safe_url(mention.get("url"))
     if url:
-        st.link_button(tr("open_original"), url, icon="↗️")
+        st.link_button(tr("open_original"), url, icon=":material/open_in_new:")
     if (
         mention.get("case_id")
         and ui.may("cases:read")
-        and st.button(f"{tr('open_case')} {mention['case_id']}", key="m_open_case", icon="🗂️")
+        and st.button(
+            f"{tr('open_case')} {mention['case_id']}",
+            key="m_open_case",
+            icon=":material/folder_open:",
+        )
     ):
         st.switch_page("views/case.py", query_params={"id": mention["case_id"]})
 
@@ -143,7 +147,9 @@ def _inspect(items: list[dict[str, Any]]) -> None:
             sorted({v for values in CORRECTABLE.values() for v in values}),
             key="m_value",
         )
-        submitted = st.form_submit_button(tr("save_correction"), key="m_correct_go", icon="✏️")
+        submitted = st.form_submit_button(
+            tr("save_correction"), key="m_correct_go", icon=":material/edit:"
+        )
     if submitted and field and value:
         if value not in CORRECTABLE[field]:
             st.warning(f"{field}: {', '.join(CORRECTABLE[field])}")
@@ -157,7 +163,7 @@ def _inspect(items: list[dict[str, Any]]) -> None:
                     old=result.get("old_value"),
                     new=result.get("new_value"),
                 ),
-                icon="✅",
+                icon=":material/check_circle:",
             )
 
 

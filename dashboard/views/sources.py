@@ -14,7 +14,7 @@ from dashboard.ui import tr
 
 def _health(row: dict[str, Any]) -> str:
     if row.get("consecutive_failures"):
-        return "🔴 " + tr("health_failing")
+        return tr("health_failing")
     limit = row.get("rate_limit")
     if isinstance(limit, str):
         try:
@@ -22,10 +22,10 @@ def _health(row: dict[str, Any]) -> str:
         except ValueError:
             limit = None
     if isinstance(limit, dict) and limit.get("remaining") == 0:
-        return "🟠 " + tr("health_limited")
+        return tr("health_limited")
     if not row.get("last_run_at"):
-        return "⚪ " + tr("health_never")
-    return "🟢 " + tr("health_ok")
+        return tr("health_never")
+    return tr("health_ok")
 
 
 def main() -> None:
@@ -41,8 +41,8 @@ def main() -> None:
         )
     )
     if health.get("model_error"):  # true/false only: the reason is in the service's log
-        st.warning(tr("model_error"), icon="🧠")
-    if st.button(tr("refresh"), key="src_refresh", icon="🔄"):
+        st.warning(tr("model_error"), icon=":material/psychology_alt:")
+    if st.button(tr("refresh"), key="src_refresh", icon=":material/refresh:"):
         st.rerun()
     sources = ui.fetch(ui.client().sources)
     if not sources:
@@ -93,11 +93,13 @@ def _set_aside() -> None:
     keys = [item["mention_key"] for item in held["items"]]
     key = st.selectbox(tr("set_aside_pick"), keys, key="src_set_aside_key")
     retry, discard = st.columns(2)
-    if retry.button(tr("set_aside_retry"), key="src_set_aside_retry", icon="🔁"):
+    if retry.button(tr("set_aside_retry"), key="src_set_aside_retry", icon=":material/replay:"):
         done = ui.attempt(ui.client().retry_set_aside, key)
         if done is not None:
             st.success(tr("set_aside_retried", mention=key, stage=done["back_to"]))
-    discarded = discard.button(tr("set_aside_discard"), key="src_set_aside_discard", icon="🗑️")
+    discarded = discard.button(
+        tr("set_aside_discard"), key="src_set_aside_discard", icon=":material/delete:"
+    )
     if discarded and ui.attempt(ui.client().discard_set_aside, key) is not None:
         st.success(tr("set_aside_discarded", mention=key))
 

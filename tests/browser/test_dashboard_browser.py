@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from crawlers.sandbox import SandboxPlatform, load_corpus
 from pipeline.api.app import create_app
+from pipeline.cli import dashboard_command
 from pipeline.service import Service
 from pipeline.settings import load_settings
 from pipeline.stages.triage import triage_pending
@@ -55,12 +55,7 @@ def streamlit_for(api_url: str, log_folder: Path) -> Iterator[str]:
     port = free_port()
     log = (log_folder / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-            "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ],
+        [*dashboard_command(port), "--server.fileWatcherType", "none"],
         env={**os.environ, "ESCUCHA_API_URL": api_url},
         stdout=log,
         stderr=subprocess.STDOUT,
