@@ -7,9 +7,12 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
 
 from dashboard.client import ApiError, ApiUnavailable, Client, NotSignedIn
 from dashboard.i18n import STRINGS, t
@@ -218,6 +221,73 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+# The locale used when the browser's own is in another language than the one the reader chose.
+DEFAULT_LOCALES = {"es": "es_ES", "en": "en_US"}
+
+
+def reader_timezone() -> str:
+    """The reader's time zone as their browser reports it (IANA name), else UTC."""
+    name = getattr(st.context, "timezone", None)
+    if name:
+        try:
+            ZoneInfo(str(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            return "UTC"
+        return str(name)
+    return "UTC"
+
+
+def reader_locale() -> str:
+    """The browser's locale when it speaks the language the reader chose ("es-MX" -> "es_MX"),
+    otherwise that language's default."""
+    language = lang()
+    browser = str(getattr(st.context, "locale", None) or "").replace("-", "_")
+    if browser.split("_")[0].lower() == language:
+        try:
+            return str(Locale.parse(browser))
+        except (ValueError, UnknownLocaleError):
+            pass
+    return DEFAULT_LOCALES.get(language, "en_US")
+
+
+def when(value: Any, *, with_date: bool = True) -> str:
+    """A moment in the reader's time zone and locale ("2 dic 2026, 9:05" / "Dec 2, 2026, 9:05 AM");
+    "—" when there is none."""
+    moment = parse_time(value)
+    if moment is None:
+        return "—"
+    local, locale = moment.astimezone(ZoneInfo(reader_timezone())), reader_locale()
+    clock = format_time(local, "short", locale=locale)
+    if not with_date:
+        return clock
+    # The locale's own way of joining a date and a time ("{1}, {0}"), without seconds.
+    joined = get_datetime_format("medium", locale=locale)
+    return (
+        str(joined)
+        .replace("{1}", format_date(local, "medium", locale=locale))
+        .replace("{0}", clock)
+    )
+
+
+def ago(value: Any, at: datetime | None = None) -> str:
+    """How long ago (or how far ahead) a moment is, in the reader's words ("hace 5 minutos")."""
+    moment = parse_time(value)
+    if moment is None:
+        return "—"
+    return format_timedelta(
+        moment - (at or now()), add_direction=True, threshold=1.1, locale=reader_locale()
+    )
+
+
+def datetime_column(label: str | None = None, *, seconds: bool = False) -> Any:
+    """A table column of moments shown in the reader's time zone and the browser's locale."""
+    return st.column_config.DatetimeColumn(
+        label,
+        format="YYYY-MM-DD HH:mm:ss" if seconds else "localized",
+        timezone=reader_timezone(),
+    )
+
+
 def span(seconds: float) -> str:
     """A short human duration: 45 s, 12 min, 3 h 05, 2 d 4 h."""
     seconds = abs(seconds)
@@ -228,6 +298,16 @@ def span(seconds: float) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d}"
     return f"{int(seconds // 86400)} d {int(seconds % 86400 // 3600)} h"
+
+
+def moment(value: Any) -> str:
+    """A time as people read it: relative, then absolute ("hace 3 h 05 · 2026-03-01 10:00 UTC")."""
+    at = parse_time(value)
+    if at is None:
+        return "—"
+    left = (at - now()).total_seconds()
+    rel = tr("in_time", d=span(left)) if left > 0 else tr("ago", d=span(left))
+    return tr("when_at", rel=rel, at=f"{at:%Y-%m-%d %H:%M}")
 
 
 def minutes(value: Any) -> str:
@@ -295,6 +375,11 @@ def urgency_badge(level: Any) -> str:
     value = int(level or 0)
     icon = "priority_high" if value >= 2 else "flag"
     return f":{URGENCY_COLOURS.get(value, 'gray')}-badge[:material/{icon}: {urgency_label(value)}]"
+
+
+def urgency_text(level: Any, language: str | None = None) -> str:
+    """The urgency's name alone, for table cells (which cannot draw icons)."""
+    return t(f"urgency_{int(level or 0)}", language or lang())
 
 
 def urgency_format() -> Callable[[Any], str]:

@@ -65,9 +65,7 @@ def _people_table(people: list[dict[str, Any]]) -> None:
         pd.DataFrame(rows),
         hide_index=True,
         width="stretch",
-        column_config={
-            tr("col_last_login"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
-        },
+        column_config={tr("col_last_login"): ui.datetime_column()},
     )
 
 
@@ -227,9 +225,7 @@ def _audit() -> None:
             _audit_frame(found["items"]),
             hide_index=True,
             width="stretch",
-            column_config={
-                "happened_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
-            },
+            column_config={"happened_at": ui.datetime_column(seconds=True)},
         )
     else:
         st.info(tr("none_yet"))

@@ -26,7 +26,11 @@ def _filters() -> dict[str, Any]:
     if spike_since and spike_until:
         head = st.columns([4, 1])
         head[0].info(
-            tr("spike_filter", start=f"{spike_since:%Y-%m-%d %H:%M}", end=f"{spike_until:%H:%M}")
+            tr(
+                "spike_filter",
+                start=ui.when(spike_since),
+                end=ui.when(spike_until, with_date=False),
+            )
         )
         if head[1].button(tr("clear"), key="m_clear"):
             st.query_params.clear()
@@ -68,6 +72,9 @@ def _filters() -> dict[str, Any]:
     return filters
 
 
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
 def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(items)
     keep = [
@@ -79,6 +86,10 @@ def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
     frame = frame[keep]
     if "created_at" in frame:
         frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
+    if "sentiment" in frame:
+        frame["sentiment"] = frame["sentiment"].map(lambda v: tr(v) if v in SENTIMENTS else v)
+    if "urgency_level" in frame:
+        frame["urgency_level"] = frame["urgency_level"].map(ui.urgency_format())
     return frame
 
 
@@ -188,8 +199,17 @@ def main() -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "created_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            "text": st.column_config.TextColumn(width="large"),
+            "created_at": ui.datetime_column(tr("col_when")),
+            "platform": tr("platform"),
+            "brand": tr("brand"),
+            "lang": tr("lang"),
+            "author": tr("col_author"),
+            "text": st.column_config.TextColumn(tr("col_text"), width="large"),
+            "sentiment": tr("sentiment"),
+            "urgency_level": tr("col_urgency"),
+            "intent": tr("intent"),
+            "case_id": tr("col_case"),
+            "key": tr("col_key"),
         },
     )
     if ui.may("listening:export"):

@@ -57,7 +57,7 @@ def main() -> None:
         frame["rate_limit"] = frame["rate_limit"].map(
             lambda v: v if v is None or isinstance(v, str) else json.dumps(v)
         )
-    time_format = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+    time_format = ui.datetime_column(seconds=True)
     st.dataframe(
         frame,
         hide_index=True,
