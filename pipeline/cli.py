@@ -909,8 +909,9 @@ def privacy_erase(
 
 
 def _demo_sign_ins(settings: Settings, directory: Path) -> list[tuple[str, str, str]]:
-    """The demo's people: an admin and an agent of the first team, made on the first run with
-    random passwords kept in ``sign-ins.txt`` (readable by this account only)."""
+    """The demo's people: an admin, an agent of the first team and a brand-team analyst (who
+    reads the listening pages), made on the first run with random passwords kept in
+    ``sign-ins.txt`` (readable by this account only)."""
     from pipeline.access import users
     from pipeline.records import utcnow
     from pipeline.store import Store
@@ -922,7 +923,11 @@ def _demo_sign_ins(settings: Settings, directory: Path) -> list[tuple[str, str, 
         if _has_users(store) and saved.exists():
             lines = saved.read_text(encoding="utf-8").splitlines()
             return [tuple(line.split("\t")) for line in lines if line.count("\t") == 2]  # type: ignore[misc]
-        people = [("admin", "admin", _new_password()), (agent, "agent", _new_password())]
+        people = [
+            ("admin", "admin", _new_password()),
+            (agent, "agent", _new_password()),
+            ("marca", "analyst", _new_password()),
+        ]
         for name, role, password in people:
             try:
                 users.set_password(store, name, password, now=utcnow())

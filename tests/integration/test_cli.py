@@ -229,7 +229,7 @@ def test_privacy_requests_from_the_command_line(workdir):
     assert "privacy.erase" in log and "ana" not in log.replace("cli:", "")
 
 
-def test_the_demo_makes_an_admin_and_an_agent_once_and_keeps_their_sign_ins(tmp_path):
+def test_the_demo_makes_an_admin_an_agent_and_an_analyst_once_and_keeps_their_sign_ins(tmp_path):
     from pipeline.access import users
     from pipeline.cli import _demo_sign_ins
     from pipeline.records import utcnow
@@ -239,7 +239,11 @@ def test_the_demo_makes_an_admin_and_an_agent_once_and_keeps_their_sign_ins(tmp_
 
     settings = load_settings(EXAMPLE).model_copy(update={"database": tmp_path / "demo.duckdb"})
     first = _demo_sign_ins(settings, tmp_path)
-    assert [(name, role) for name, role, _ in first] == [("admin", "admin"), ("lucia", "agent")]
+    assert [(name, role) for name, role, _ in first] == [
+        ("admin", "admin"),
+        ("lucia", "agent"),
+        ("marca", "analyst"),
+    ]
     saved = tmp_path / "sign-ins.txt"
     assert saved.stat().st_mode & 0o777 == 0o600  # the owner's only
     assert _demo_sign_ins(settings, tmp_path) == first  # the second run changes nothing
