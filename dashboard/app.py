@@ -22,6 +22,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("views/queue.py", "nav_queue", ":material/inbox:", "cases:read"),
     ("views/case.py", "nav_case", ":material/folder_open:", "cases:read"),
     ("views/mentions.py", "nav_mentions", ":material/search:", "listening:read"),
+    ("views/crisis.py", "nav_crisis", ":material/crisis_alert:", "listening:read"),
     ("views/care.py", "nav_care", ":material/timer:", "care:metrics"),
     ("views/sources.py", "nav_sources", ":material/sensors:", "listening:read"),
     ("views/admin.py", "nav_admin", ":material/admin_panel_settings:", "users:admin"),

@@ -148,6 +148,17 @@ class Client:
         result: Json = self._get("/auth/me")
         return result
 
+    def preference(self, name: str) -> Json:
+        """One's own saved preference ``{name, value, updated_at}`` (``value`` ``{}`` if none)."""
+        result: Json = self._get(f"/me/preferences/{_seg(name)}")
+        return result
+
+    def save_preference(self, name: str, value: Mapping[str, Any]) -> Json:
+        """Keep ``value`` (a JSON object of at most 16 KB) as one's own preference ``name``."""
+        path = f"/me/preferences/{_seg(name)}"
+        result: Json = self._request("PUT", path, json=dict(value)).json()
+        return result
+
     def change_password(self, current: str, new: str) -> Json:
         """Change one's own password; every session of the account ends (this one too)."""
         result: Json = self._post("/auth/password", {"current": current, "new": new})
@@ -295,6 +306,33 @@ class Client:
         result: Json = self._post("/cases/bulk-assign", body)
         return result
 
+    # -- customers ---------------------------------------------------------------------------------
+
+    def customer(self, author_key: str) -> Json:
+        """One customer from one account: ``accounts``, standing ``links``, ``cases``, history."""
+        result: Json = self._get(f"/customers/{_seg(author_key)}")
+        return result
+
+    def customer_suggestions(self, author_key: str, min_confidence: float = 0.5) -> list[Json]:
+        """Suggested links for this customer's accounts, with confidence and evidence."""
+        path = f"/customers/{_seg(author_key)}/suggestions"
+        result: list[Json] = self._get(path, min_confidence=min_confidence)
+        return result
+
+    def decide_link(
+        self, a: str, b: str, decision: str, *, confidence: float | None = None
+    ) -> Json:
+        """Confirm (``linked``) or reject (``rejected``) that two accounts are one person."""
+        body = {"a": a, "b": b, "decision": decision, "confidence": confidence}
+        result: Json = self._post("/customers/links", body)
+        return result
+
+    def undo_link(self, a: str, b: str) -> Json:
+        """Undo a confirmed link: the account ``b`` leaves the customer it shares with ``a``."""
+        params = _params({"a": a, "b": b})
+        result: Json = self._request("DELETE", "/customers/links", params=params).json()
+        return result
+
     # -- aggregates --------------------------------------------------------------------------------
 
     def overview(self, **filters: Any) -> Json:
@@ -316,6 +354,33 @@ class Client:
 
     def care(self, **filters: Any) -> Json:
         result: Json = self._get("/aggregates/care", **filters)
+        return result
+
+    # -- listening ---------------------------------------------------------------------------------
+
+    def themes(self, **filters: Any) -> Json:
+        """Top words and phrases of the period with their growth (``/listening/themes``)."""
+        result: Json = self._get("/listening/themes", **filters)
+        return result
+
+    def authors(self, **filters: Any) -> Json:
+        """``{"reach": [...], "volume": [...]}``: the top authors of the period."""
+        result: Json = self._get("/listening/authors", **filters)
+        return result
+
+    def risks(self, **filters: Any) -> Json:
+        """Risk categories and their mentions per bucket (``/listening/risks``)."""
+        result: Json = self._get("/listening/risks", **filters)
+        return result
+
+    def spike_alerts(self, limit: int = 20) -> Json:
+        """Volume-spike and sentiment-drop alerts with their brand and window."""
+        result: Json = self._get("/listening/alerts", limit=limit)
+        return result
+
+    def crisis(self, **window: Any) -> Json:
+        """A crisis window: ``brand``, ``start`` and ``end``, or ``alert`` (an alert id)."""
+        result: Json = self._get("/listening/crisis", **window)
         return result
 
     def set_aside(self, limit: int = 100, offset: int = 0) -> Json:

@@ -60,10 +60,14 @@ def _settings(config: Path | None, *, required: bool = False) -> Settings:
 
 
 def _setup_logging(verbose: bool) -> None:
+    from pipeline.telemetry import RequestIdFilter
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # the id of the API request, "-" outside one
+        handler.addFilter(RequestIdFilter())
     for noisy in ("httpx", "urllib3", "scrapy", "filelock", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from crawlers.registry import build_source
+from pipeline import telemetry
 from pipeline.alerts.watch import AlertWatcher
 from pipeline.care.cases import CHANNEL_PLATFORMS, CaseService, is_template
 from pipeline.care.outbox import OutboxRun, OutboxWorker
@@ -105,6 +106,15 @@ class CycleReport:
     webhooks_set_aside: int = 0  # deliveries that could not be processed (kept with the reason)
     retention: dict[str, int] = field(default_factory=dict)  # rows anonymised per table, if run
     errors: list[str] = field(default_factory=list)
+
+
+def _counted(result: PollResult) -> PollResult:
+    """``result``, added to the poll counters."""
+    outcome = "ok" if result.error is None else "rate_limited" if result.retry_after else "error"
+    telemetry.POLLS.labels(result.source, outcome).inc()
+    telemetry.INGESTED.labels(result.source, "new").inc(result.ingest.new)
+    telemetry.INGESTED.labels(result.source, "edited").inc(result.ingest.edited)
+    return result
 
 
 class Service:
@@ -208,7 +218,7 @@ class Service:
         Sources are polled on worker threads, so a slow crawl or a rate-limit wait never holds
         up replies and scoring; with ``wait`` the cycle waits for this cycle's polls to finish.
         """
-        with self._cycle_lock:
+        with self._cycle_lock, telemetry.CYCLES.time():
             report = CycleReport()
             now = self.clock()
             wanted = set(only) if only is not None else None
@@ -233,17 +243,20 @@ class Service:
                     future.result()
                 if future.done():
                     del self._polls[name]
-                    report.polls.append(future.result())
+                    report.polls.append(_counted(future.result()))
             self._retain(now, report)
             report.indexed = fulltext.index_pending(self.store)  # new and edited mentions
             self._score_and_triage(report)
             self.process_webhooks(report)
             report.outbox = self.outbox.run_once()
+            for outcome in ("sent", "retried", "failed"):
+                telemetry.OUTBOX.labels(outcome).inc(getattr(report.outbox, outcome))
             report.private_messages += self.poll_private_messages()
             try:
                 report.alerts = len(self.alerts.run_once())
             except EscuchaError as exc:
                 report.errors.append(str(exc))
+            telemetry.CYCLE_ERRORS.inc(len(report.errors))
             return report
 
     def _retain(self, now: datetime, report: CycleReport) -> None:
@@ -282,10 +295,16 @@ class Service:
             return
         deadline = time.monotonic() + self.settings.service.score_budget.total_seconds()
         while not self._stop.is_set():
+            started = time.perf_counter()
             try:
                 scored = score_pending(
                     self.store, classifier, self.matcher, batch=self.settings.service.score_batch
                 )
+                if scored:
+                    took = time.perf_counter() - started
+                    telemetry.SCORED.inc(scored)
+                    telemetry.SCORING.observe(took)
+                    telemetry.SCORING_PER_MENTION.observe(took / scored)
             except EscuchaError as exc:  # unscored mentions wait; replies and alerts still go out
                 logger.error("scoring failed: %s", exc)
                 report.errors.append(str(exc))
@@ -436,6 +455,11 @@ class Service:
     def stats(self) -> dict[str, Any]:
         with self.store.read() as cur:
             return summary.counts(cur)
+
+    def backlog(self) -> dict[str, float]:
+        """The work waiting now (pipeline/store/summary.py ``backlog``), for ``/metrics``."""
+        with self.store.read() as cur:
+            return summary.backlog(cur, self.clock())
 
     def sources_health(self) -> list[dict[str, Any]]:
         with self.store.read() as cur:

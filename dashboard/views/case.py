@@ -1,4 +1,5 @@
-"""Case: the mention in its thread, the author across channels, scores, timeline, composer."""
+"""Case: the mention in its thread, one conversation across every channel, the customer behind
+it, scores, timeline and the composer."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
 
-from dashboard import ui
+from dashboard import customer, inbox, ui
 from dashboard.client import ApiError, NotSignedIn
 from dashboard.ui import tr
 
@@ -33,6 +34,31 @@ NEXT_STEP = {
     "resolved": "close_public",
     "closed_public": "close",
 }
+# Each channel a message can travel on: its Material icon (emoji render as boxes in Debian's
+# Chromium) and the i18n key of its name.
+CHANNELS: dict[str, tuple[str, str]] = {
+    "public_post": (":material/forum:", "conv_public_post"),
+    "public_reply": (":material/public:", "conv_public_reply"),
+    "public_close": (":material/task_alt:", "conv_public_close"),
+    "private_reply": (":material/reply:", "conv_private_reply"),
+    "dm": (":material/chat:", "conv_dm"),
+    "messenger": (":material/chat:", "channel_messenger"),
+    "instagram_dm": (":material/chat:", "channel_instagram_dm"),
+    "whatsapp": (":material/smartphone:", "channel_whatsapp"),
+    "email": (":material/mail:", "channel_email"),
+    "web_form": (":material/web:", "channel_web_form"),
+    "manual": (":material/edit_note:", "conv_manual"),
+    "survey": (":material/reviews:", "conv_survey"),
+}
+DELIVERY_ICONS = {
+    "queued": ":material/schedule:",
+    "retrying": ":material/schedule:",
+    "sent": ":material/done:",
+    "delivered": ":material/done_all:",
+    "read": ":material/visibility:",
+    "failed": ":material/error:",
+    "received": ":material/call_received:",
+}
 
 
 def _pick_case() -> str | None:
@@ -48,9 +74,10 @@ def _pick_case() -> str | None:
     return str(picked) if picked else None
 
 
-def _when(value: Any) -> str:
-    moment = ui.parse_time(value)
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+def _label(prefix: str, value: Any) -> str:
+    """``value`` translated with the key ``prefix_value`` where there is one, else as it is."""
+    translated = tr(f"{prefix}_{value}")
+    return str(value or "") if translated == f"{prefix}_{value}" else translated
 
 
 def _header(case: dict[str, Any]) -> None:
@@ -58,7 +85,7 @@ def _header(case: dict[str, Any]) -> None:
     sla, _ = ui.sla_countdown(case)
     ui.fields(
         [
-            (tr("status"), case["status"]),
+            (tr("status"), ui.status_label(case["status"])),
             (tr("col_sla"), sla),
             (tr("urgency"), ui.urgency_label(case.get("urgency_level"))),
             (tr("team"), " / ".join(p for p in (case.get("team"), case.get("level")) if p)),
@@ -79,58 +106,207 @@ def _window(window: dict[str, Any]) -> None:
     closes = ui.parse_time(window.get("closes_at"))
     if window.get("open") and closes is not None:
         left = ui.span((closes - ui.now()).total_seconds())
-        st.caption(tr("window_open", name=name, left=left, at=closes.strftime("%Y-%m-%d %H:%M")))
+        st.caption(
+            ":material/timer: "
+            + tr("window_open", name=name, left=left, at=closes.strftime("%Y-%m-%d %H:%M"))
+        )
     else:
         reason = ui.escape_markdown(str(window.get("reason") or ""))
         key = "window_template_only" if window.get("template_only") else "window_closed"
-        st.caption(tr(key, name=name, reason=reason))
+        st.caption(":material/timer_off: " + tr(key, name=name, reason=reason))
+
+
+# -- the mention in its thread ---------------------------------------------------------------------
+
+
+def _post(item: dict[str, Any], *, note: str | None = None) -> None:
+    """One public post of the thread: who, where, what kind, when, and its text as text."""
+    parts = [
+        f"**{ui.escape_markdown(str(item.get('author') or '?'))}**",
+        ui.escape_markdown(str(item.get("platform") or "")),
+        _label("kind", item.get("kind")),
+        ui.moment(item.get("created_at")),
+    ]
+    if note:
+        parts.insert(0, note)
+    st.caption(" · ".join(p for p in parts if p))
+    if item.get("title"):
+        st.markdown(f"**{ui.escape_markdown(str(item['title']))}**")
+    st.markdown(ui.escape_markdown(str(item.get("text") or "")))
 
 
 def _mention(detail: dict[str, Any]) -> None:
-    mention = detail.get("mention") or {}
-    st.subheader(tr("the_mention"))
-    caption = " · ".join(
-        str(p)
-        for p in (mention.get("platform"), mention.get("author"), _when(mention.get("created_at")))
-        if p
+    """The mention highlighted in its thread: what came before it above, replies below."""
+    mention = detail.get("mention") or {"text": detail["case"].get("text")}
+    st.subheader(tr("thread_context"), anchor=False)
+    thread = sorted(
+        (m for m in detail.get("thread", []) if m.get("key") != mention.get("key")),
+        key=lambda m: str(m.get("created_at") or ""),
     )
-    if mention.get("title"):
-        ui.public_text(mention["title"])
-    ui.public_text(mention.get("text") or detail["case"].get("text"), caption=caption)
-    url = ui.safe_url(mention.get("url"))
-    if url:
-        st.link_button(tr("open_original"), url, icon="↗️")
+    at = str(mention.get("created_at") or "")
+    before = [m for m in thread if str(m.get("created_at") or "") <= at]
+    after = [m for m in thread if str(m.get("created_at") or "") > at]
+    parent = mention.get("parent_key")
+    with st.container(key="case_thread"):
+        for item in before:
+            with st.container(border=True):
+                note = None
+                if item.get("key") == parent:
+                    note = ":material/subdirectory_arrow_right: " + tr("in_reply_to")
+                _post(item, note=note)
+        with st.container(border=True, key="case_mention"):
+            st.markdown(f":material/flag: **{tr('this_mention')}**")
+            _post(mention)
+            url = ui.safe_url(mention.get("url"))
+            if url:
+                st.link_button(tr("open_original"), url, icon=":material/open_in_new:")
+        if after:
+            st.caption(f":material/forum: {tr('replies_below')} ({len(after)})")
+        for item in after:
+            with st.container(border=True):
+                note = None
+                if item.get("parent_key") == mention.get("key"):
+                    note = ":material/subdirectory_arrow_right: " + tr("in_reply_to")
+                _post(item, note=note)
+        if not thread:
+            st.caption(tr("no_thread"))
 
-    thread = [m for m in detail.get("thread", []) if m.get("key") != mention.get("key")]
-    messages = detail.get("messages", [])
-    if thread:
-        with st.expander(f"{tr('thread')} ({len(thread)})", expanded=True):
-            for item in thread:
-                ui.public_text(
-                    item.get("text"),
-                    caption=f"{item.get('author')} · {_when(item.get('created_at'))}",
+
+# -- one conversation on every channel -------------------------------------------------------------
+
+
+def _channel(msg: dict[str, Any], sent: dict[str, Any] | None, manual: bool) -> str:
+    """Which channel a message travelled on, as a key of ``CHANNELS``."""
+    if msg.get("direction") == "inbound":
+        if manual:
+            return "manual"
+        if msg.get("visibility") == "public":
+            return "public_post"
+        return str(msg.get("platform")) if msg.get("platform") in CHANNELS else "dm"
+    if sent is not None:
+        if sent.get("kind") in ("public_reply", "public_close"):
+            return str(sent["kind"])
+        if str(sent.get("idempotency_key") or "").split(":")[1:2] == ["csat"]:
+            return "survey"
+        route = sent.get("private_channel")
+        if route in CHANNELS:
+            return str(route)
+    if msg.get("visibility") == "public":
+        return "public_reply"
+    return str(msg.get("platform")) if msg.get("platform") in CHANNELS else "dm"
+
+
+def _delivery(msg: dict[str, Any], sent: dict[str, Any] | None) -> tuple[str, str]:
+    """The message's delivery state (a key of ``DELIVERY_ICONS``) and how to say it."""
+    if msg.get("direction") == "inbound":
+        return "received", tr("delivery_received")
+    reported = msg.get("delivery_status")
+    error = ui.escape_markdown(
+        str(msg.get("delivery_error") or (sent or {}).get("last_error") or tr("delivery_unknown"))
+    )
+    if reported in ("sent", "delivered", "read"):
+        return str(reported), tr(f"delivery_{reported}")
+    if reported == "failed" or (sent or {}).get("status") == "failed":
+        return "failed", tr("delivery_failed", error=error)
+    if (sent or {}).get("status") == "sent":
+        return "sent", tr("delivery_sent")
+    if (sent or {}).get("last_error"):
+        return "retrying", tr("delivery_retrying", error=error)
+    return "queued", tr("delivery_queued")
+
+
+def conversation_items(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every message of the case, public and private, both ways, on every channel, oldest
+    first: the customer's public posts, then what each side said."""
+    case = detail["case"]
+    outbox = {o["id"]: o for o in detail.get("outbox", [])}
+    events = detail.get("events", [])
+    senders = {e["outbox_id"]: e["actor"] for e in events if e.get("outbox_id") is not None}
+    # A customer reply an agent typed in: the event's actor is the agent, not "customer:...".
+    typed = {
+        str((e.get("detail") or {}).get("text")): e["actor"]
+        for e in events
+        if e.get("action") == "customer_reply" and not str(e.get("actor")).startswith("customer:")
+    }
+    items: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for post in [detail.get("mention"), *detail.get("mentions", [])]:
+        if not post or post.get("key") in seen:
+            continue
+        seen.add(str(post.get("key")))
+        items.append(
+            {
+                "at": ui.parse_time(post.get("created_at")), "order": 0,
+                "direction": "inbound", "channel": "public_post",
+                "platform": post.get("platform"), "who": post.get("author"),
+                "text": post.get("text"), "state": ("received", tr("delivery_received")),
+            }
+        )  # fmt: skip
+    for msg in detail.get("messages", []):
+        sent = outbox.get(msg.get("outbox_id"))
+        manual = (
+            msg.get("direction") == "inbound"
+            and not msg.get("native_id")
+            and str(msg.get("text")) in typed
+        )
+        who = str(msg.get("author") or "")
+        if manual:
+            who = tr("recorded_by", who=who, actor=typed[str(msg.get("text"))])
+        elif msg.get("direction") != "inbound" and msg.get("outbox_id") in senders:
+            who = tr("sent_by", brand=who, actor=senders[msg["outbox_id"]])
+        items.append(
+            {
+                "at": ui.parse_time(msg.get("created_at")), "order": int(msg.get("id") or 0),
+                "direction": msg.get("direction"), "channel": _channel(msg, sent, manual),
+                "platform": msg.get("platform") or case.get("platform"), "who": who,
+                "text": msg.get("text"), "state": _delivery(msg, sent),
+            }
+        )  # fmt: skip
+    items.sort(key=lambda i: (i["at"] is None, i["at"] or ui.now(), i["order"]))
+    return items
+
+
+def _conversation(detail: dict[str, Any]) -> None:
+    items = conversation_items(detail)
+    st.subheader(tr("conversation"), anchor=False)
+    with st.container(key="case_conversation"):
+        if not items:
+            st.caption(tr("conversation_empty"))
+        for item in items:
+            customer_side = item["direction"] == "inbound"
+            icon, name = CHANNELS.get(item["channel"], CHANNELS["dm"])
+            state, said = item["state"]
+            with st.chat_message(
+                "user" if customer_side else "assistant",
+                avatar=":material/person:" if customer_side else ":material/support_agent:",
+            ):
+                st.caption(
+                    " · ".join(
+                        (
+                            f"**{tr('from_customer' if customer_side else 'from_agent')}**",
+                            f"{icon} {tr(name)}",
+                            ui.escape_markdown(str(item.get("platform") or "")),
+                            ui.escape_markdown(str(item["who"])),
+                            ui.moment(item["at"]),
+                        )
+                    )
                 )
-    if messages:
-        with st.expander(f"{tr('messages')} ({len(messages)})", expanded=True):
-            for msg in messages:
-                arrow = "⬅️" if msg.get("direction") == "inbound" else "➡️"
-                lock = "🔒" if msg.get("visibility") == "private" else "🌐"
-                ui.public_text(
-                    msg.get("text"),
-                    caption=f"{arrow} {lock} {msg.get('platform')} · {msg.get('author')} · "
-                    f"{_when(msg.get('created_at'))}",
-                )
+                st.markdown(ui.escape_markdown(str(item.get("text") or "")))
+                st.caption(f"{DELIVERY_ICONS[state]} {said}")
+
+
+# -- scores and timeline ---------------------------------------------------------------------------
 
 
 def _scores(mention: dict[str, Any]) -> None:
-    st.subheader(tr("scores"))
+    st.subheader(tr("scores"), anchor=False)
     if mention.get("sentiment") is None:
         st.caption(tr("none_yet"))
         return
     ui.fields(
         [
             (tr("sentiment"), tr(str(mention["sentiment"]))),
-            (tr("intent"), str(mention.get("intent") or "—")),
+            (tr("intent"), _label("intent", mention.get("intent")) or "—"),
             (tr("complaint"), f"{float(mention.get('complaint') or 0):.2f}"),
         ]
     )
@@ -161,70 +337,69 @@ def _scores(mention: dict[str, Any]) -> None:
         st.caption("• " + ui.escape_markdown(str(reason)))
 
 
-def _author(detail: dict[str, Any]) -> None:
-    author = detail.get("author") or {}
-    st.subheader(tr("author"))
-    shown = [
-        (label, author.get(k))
-        for k, label in (
-            ("handle", "@"),
-            ("name", tr("author")),
-            ("platform", tr("platform")),
-            ("followers", tr("followers")),
-            ("customer_id", "id"),
-        )
-        if author.get(k) not in (None, "")
-    ]
-    if shown:
-        ui.fields(shown)
-    history = detail.get("history", [])
-    st.markdown(f"**{tr('history')}** ({len(history)})")
-    if history:
-        frame = pd.DataFrame(history)
-        keep = [
-            c
-            for c in ("created_at", "opened_at", "platform", "kind", "id", "key", "status", "text")
-            if c in frame
-        ]
-        st.dataframe(frame[keep] if keep else frame, hide_index=True, width="stretch")
+def event_label(action: Any) -> str:
+    """A case event's action in the reader's language."""
+    named = _label("action", action)
+    return _label("event", action) if named == str(action or "") else named
 
 
 def _timeline(detail: dict[str, Any]) -> None:
     events = detail.get("events", [])
-    st.subheader(tr("timeline"))
-    if events:
-        frame = pd.DataFrame(events)
-        if "detail" in frame:
-            frame["detail"] = frame["detail"].map(
-                lambda d: (
-                    d if isinstance(d, str) or d is None else json.dumps(d, ensure_ascii=False)
-                )
-            )
-        keep = [
-            c
-            for c in ("created_at", "actor", "action", "from_status", "to_status", "detail")
-            if c in frame
-        ]
-        st.dataframe(frame[keep], hide_index=True, width="stretch")
-    outbox = detail.get("outbox", [])
-    if outbox:
-        st.markdown(f"**{tr('outbox')}**")
-        frame = pd.DataFrame(outbox)
-        keep = [
-            c
-            for c in ("created_at", "kind", "platform", "recipient", "status", "attempts",
-                      "last_error", "platform_id", "text")
-            if c in frame
-        ]  # fmt: skip
-        st.dataframe(frame[keep], hide_index=True, width="stretch")
+    st.subheader(tr("timeline"), anchor=False)
+    if not events:
+        return
+    rows = []
+    for event in events:
+        change = " → ".join(
+            ui.status_label(s) for s in (event.get("from_status"), event.get("to_status")) if s
+        )
+        extra = event.get("detail")
+        rows.append(
+            {
+                tr("col_when"): ui.moment(event.get("created_at")),
+                tr("col_who"): event.get("actor"),
+                tr("col_action"): event_label(event.get("action")),
+                tr("col_change"): change,
+                tr("col_detail"): (
+                    "" if not extra
+                    else extra if isinstance(extra, str)
+                    else json.dumps(extra, ensure_ascii=False)
+                ),
+            }
+        )  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="case_timeline")
+
+
+# -- the composer ----------------------------------------------------------------------------------
 
 
 def _run(case_id: str, action: str, **body: Any) -> None:
     result = ui.attempt(ui.client().act, case_id, action, **body)
     if result is not None:
         status = (result.get("case") or {}).get("status", "")
-        st.session_state["case_flash"] = tr("done", action=tr(f"action_{action}"), status=status)
+        st.session_state["case_flash"] = tr(
+            "done", action=tr(f"action_{action}"), status=ui.status_label(status)
+        )
         st.rerun()
+
+
+def _where(preview: dict[str, Any], case: dict[str, Any], channel: str | None) -> str:
+    """Where the preview's message goes, said in the reader's language."""
+    who = ui.escape_markdown(str(preview.get("recipient") or case.get("author") or "—"))
+    mention = ui.escape_markdown(str(case.get("mention_key") or case.get("id")))
+    if preview.get("visibility") != "private":
+        kind = "where_public_close" if preview.get("kind") == "public_close" else None
+        return tr(kind or "where_public_reply", mention=mention)
+    route = preview.get("route")
+    if route == "private_reply":
+        return tr("where_private_reply", who=who)
+    if route in ("messenger", "instagram_dm"):
+        return tr("where_channel", channel=tr(f"channel_{route}"), who=who)
+    offered = case.get("channels") or ["dm"]
+    on = channel or case.get("private_channel") or offered[0]
+    if on in ("dm", "email", "whatsapp"):
+        return tr(f"where_{on}", who=who, case=case["id"])
+    return tr("where_channel", channel=_label("channel", on), who=who)
 
 
 def _posting(case_id: str, action: str, case: dict[str, Any]) -> None:
@@ -245,14 +420,14 @@ def _posting(case_id: str, action: str, case: dict[str, Any]) -> None:
     except NotSignedIn:
         ui.session_ended()
     except ApiError as exc:
-        st.info(tr("preview_unavailable", detail=exc.detail))
+        st.info(tr("preview_unavailable", detail=ui.escape_markdown(str(exc.detail))))
         return
     st.markdown(
         tr(
             "will_post",
             visibility=tr(f"visibility_{preview.get('visibility', 'public')}"),
             platform=ui.escape_markdown(str(preview.get("platform"))),
-            where=ui.escape_markdown(str(preview.get("where") or "—")),
+            where=_where(preview, case, channel),
             recipient=ui.escape_markdown(str(preview.get("recipient") or "—")),
         )
     )
@@ -260,13 +435,13 @@ def _posting(case_id: str, action: str, case: dict[str, Any]) -> None:
     if channel is not None and channel != (case.get("private_channel") or offered[0]):
         key += f"_{channel}"  # another channel, another invitation: a fresh text box
     text = st.text_area(tr("message_text"), value=preview.get("text", ""), key=key, height=110)
-    if st.button(tr("do_post"), key=f"do_{action}", type="primary", icon="📤"):
+    if st.button(tr("do_post"), key=f"do_{action}", type="primary", icon=":material/send:"):
         edited = text if text != preview.get("text") else None
         _run(case_id, action, text=edited, channel=channel)
 
 
 def _composer(case_id: str, case: dict[str, Any], cfg: dict[str, Any]) -> None:
-    st.subheader(tr("composer"))
+    st.subheader(tr("composer"), anchor=False)
     suggested = NEXT_STEP.get(case["status"])
     if suggested:
         st.caption(tr("next_step", action=tr(f"action_{suggested}")))
@@ -321,19 +496,21 @@ def main() -> None:
     detail = ui.fetch(ui.client().case, case_id)
     cfg = ui.ui_config()
     case = detail["case"]
+    inbox.case_navigation(case_id)
     _header(case)
     flash = st.session_state.pop("case_flash", None)
     if flash:
-        st.success(flash, icon="✅")
+        st.success(flash, icon=":material/check_circle:")
 
     left, right = st.columns([3, 2])
     with left:
         _mention(detail)
+        _conversation(detail)
         if ui.may("cases:work"):
             _composer(case_id, case, cfg)
     with right:
+        customer.panel(detail)
         _scores(detail.get("mention") or {})
-        _author(detail)
     _timeline(detail)
 
 

@@ -8,15 +8,34 @@ import pandas as pd
 import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
 
 from dashboard import ui
+from dashboard.i18n import STRINGS, t
 from dashboard.ui import tr
 
 PAGE_SIZE = 100
+SENTIMENTS = ("negative", "neutral", "positive")
 CORRECTABLE: dict[str, list[str]] = {
     "sentiment": ["negative", "neutral", "positive"],
     "urgency_level": ["0", "1", "2", "3"],
     "intent": ["complaint", "question", "praise", "suggestion", "other"],
     "complaint": ["0", "1"],
 }
+
+FIELDS = {"sentiment": "sentiment", "urgency_level": "urgency", "intent": "intent",
+          "complaint": "complaint"}  # fmt: skip
+
+
+def _value_label(field: str, value: Any, language: str) -> str:
+    """A label's value as the reader says it: "neutro", "Alta", "queja", "sí"."""
+    text = str(value)
+    if field == "sentiment" and text in SENTIMENTS:
+        return t(text, language)
+    if field == "urgency_level" and text.isdigit():
+        return ui.urgency_label(int(text), language)
+    if field == "intent" and f"intent_{text}" in STRINGS:
+        return t(f"intent_{text}", language)
+    if field == "complaint" and text in ("0", "1", "0.0", "1.0", "True", "False"):
+        return t("yes" if text in ("1", "1.0", "True") else "no", language)
+    return text
 
 
 def _filters() -> dict[str, Any]:
@@ -72,9 +91,6 @@ def _filters() -> dict[str, Any]:
     return filters
 
 
-SENTIMENTS = ("negative", "neutral", "positive")
-
-
 def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(items)
     keep = [
@@ -90,6 +106,11 @@ def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
         frame["sentiment"] = frame["sentiment"].map(lambda v: tr(v) if v in SENTIMENTS else v)
     if "urgency_level" in frame:
         frame["urgency_level"] = frame["urgency_level"].map(ui.urgency_format())
+    if "intent" in frame:
+        language = ui.lang()
+        frame["intent"] = frame["intent"].map(
+            lambda v: _value_label("intent", v, language) if v else v
+        )
     return frame
 
 
@@ -149,30 +170,33 @@ def _inspect(items: list[dict[str, Any]]) -> None:
 
     if not ui.may("labels:correct"):
         return
-    with st.form("m_correct", border=True):
+    with st.container(border=True, key="m_correct"):
         st.markdown(f"**{tr('correct')}**")
         cols = st.columns(2)
-        field = cols[0].selectbox(tr("field"), list(CORRECTABLE), key="m_field")
+        language = ui.lang()  # the labels' functions run outside this run too
+        field = cols[0].selectbox(
+            tr("field"),
+            list(CORRECTABLE),
+            key="m_field",
+            format_func=lambda f: t(FIELDS[f], language),
+        )
+        # The values follow the field chosen, each named in the reader's language.
         value = cols[1].selectbox(
             tr("value"),
-            sorted({v for values in CORRECTABLE.values() for v in values}),
-            key="m_value",
+            CORRECTABLE[field],
+            key=f"m_value_{field}",
+            format_func=lambda v: _value_label(field, v, language),
         )
-        submitted = st.form_submit_button(
-            tr("save_correction"), key="m_correct_go", icon=":material/edit:"
-        )
-    if submitted and field and value:
-        if value not in CORRECTABLE[field]:
-            st.warning(f"{field}: {', '.join(CORRECTABLE[field])}")
-            return
+        submitted = st.button(tr("save_correction"), key="m_correct_go", icon=":material/edit:")
+    if submitted and value is not None:
         result = ui.attempt(ui.client().correct, key, field, value)
         if result is not None:
             st.success(
                 tr(
                     "correction_saved",
-                    field=field,
-                    old=result.get("old_value"),
-                    new=result.get("new_value"),
+                    field=tr(FIELDS[field]),
+                    old=_value_label(field, result.get("old_value"), language),
+                    new=_value_label(field, result.get("new_value"), language),
                 ),
                 icon=":material/check_circle:",
             )

@@ -28,6 +28,7 @@ RANK: dict[str, int] = {"admin": 4, "manager": 3, "agent": 2, "analyst": 1, "vie
 
 Permission = Literal[
     "listening:read",  # overview, mentions, search, sources, alerts
+    "service:metrics",  # Prometheus counts (no text, no handles): any role's API token may scrape
     "listening:export",  # CSV/Parquet downloads of mentions and label corrections
     "care:metrics",  # response times, SLA, CSAT
     "cases:read",  # the queue and a case with its private messages
@@ -45,7 +46,7 @@ Permission = Literal[
     "account",  # one's own sign-in, sessions and API tokens
 ]
 
-_LISTEN: frozenset[Permission] = frozenset({"listening:read", "account"})
+_LISTEN: frozenset[Permission] = frozenset({"listening:read", "service:metrics", "account"})
 _ANALYSE: frozenset[Permission] = _LISTEN | {"listening:export", "care:metrics", "labels:correct"}
 _CARE: frozenset[Permission] = _LISTEN | {
     "care:metrics", "cases:read", "cases:work", "customers:read", "customers:link",

@@ -1,5 +1,6 @@
-"""The Overview page's answer from the store's overview rows: shares, net sentiment, volume spikes
-and top negative terms (the store reads the rows; this module judges them)."""
+"""The Overview page's answer from the store's overview rows: shares, net sentiment (overall and
+per brand over time), share of voice over time, volume spikes and top negative terms (the store
+reads the rows; this module judges them)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def summarise(
         "spikes": volume_spikes(found.hourly, since=f.since, until=f.until, now=now),
         "negative_terms": terms(found.negative_texts, exclude=brand_names),
         "share_of_voice": with_shares(found.share_of_voice),
+        "brand_sentiment": sentiment_shares(found.brand_buckets),
+        "share_of_voice_over_time": shares_per_bucket(found.brand_buckets),
         "platforms": with_shares(found.platforms),
         "languages": with_shares(found.languages),
     }
@@ -63,6 +66,22 @@ def with_shares(counts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows with ``share``: their ``mentions`` over the total of all rows."""
     total = sum(r["mentions"] for r in counts)
     return [{**row, "share": row["mentions"] / total if total else 0.0} for row in counts]
+
+
+def shares_per_bucket(counts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per bucket and brand: the brand's ``mentions`` and its ``share`` of that bucket."""
+    totals: dict[Any, int] = {}
+    for row in counts:
+        totals[row["bucket"]] = totals.get(row["bucket"], 0) + row["mentions"]
+    return [
+        {
+            "bucket": row["bucket"],
+            "brand": row["brand"],
+            "mentions": row["mentions"],
+            "share": row["mentions"] / totals[row["bucket"]] if totals[row["bucket"]] else 0.0,
+        }
+        for row in counts
+    ]
 
 
 def volume_spikes(

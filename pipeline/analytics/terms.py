@@ -1,4 +1,6 @@
-"""The top content words of a set of texts (accents folded, Spanish and English stopwords out)."""
+"""The top content words and phrases of a set of texts (accents folded, Spanish and English
+stopwords out): what ``terms`` counts, and the words and 2-3-word phrases of one text (``grams``)
+that the themes of a period are counted from."""
 
 from __future__ import annotations
 
@@ -32,7 +34,42 @@ _STOPWORDS = frozenset(
 )
 
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+_TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _STRIP = re.compile(r"https?://\S+|[@#]\w+")
+# A break in a phrase: punctuation between two words, or a number ("3 dias" is not "dias").
+_BREAK = re.compile(r"[.,;:!?¡¿()\[\]{}\"«»…|/\\\n\r\t]+|\d+")
+MAX_PHRASE = 3
+
+
+def stopwords(exclude: Sequence[str] = ()) -> frozenset[str]:
+    """The words never counted on their own: stopwords, and the words of ``exclude`` (brands)."""
+    skip = set(_STOPWORDS)
+    for name in exclude:
+        skip.update(_WORD.findall(fold(name)))
+    return frozenset(skip)
+
+
+def grams(text: str, skip: frozenset[str], *, longest: int = MAX_PHRASE) -> set[str]:
+    """The content words of ``text`` and its phrases of 2 to ``longest`` words, folded.
+
+    A phrase runs inside one clause (punctuation and numbers break it), and begins and ends with a
+    content word; words between may be stopwords ("fuga de gas"). ``skip`` is :func:`stopwords`.
+    """
+    found: set[str] = set()
+    for clause in _BREAK.split(fold(_STRIP.sub(" ", text))):
+        words = _TOKEN.findall(clause)
+        content = [len(w) >= 3 and w not in skip for w in words]
+        for i, word in enumerate(words):
+            if not content[i]:
+                continue
+            found.add(word)
+            for size in range(2, longest + 1):
+                end = i + size - 1
+                if end >= len(words):
+                    break
+                if content[end]:
+                    found.add(" ".join(words[i : end + 1]))
+    return found
 
 
 def terms(
@@ -43,9 +80,7 @@ def terms(
     Each word counts once per text, so one long rant does not dominate; the words of ``exclude``
     (brand names) are dropped too.
     """
-    skip = set(_STOPWORDS)
-    for name in exclude:
-        skip.update(_WORD.findall(fold(name)))
+    skip = stopwords(exclude)
     counter: Counter[str] = Counter()
     for text in texts:
         words = set(_WORD.findall(fold(_STRIP.sub(" ", text))))

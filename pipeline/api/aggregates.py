@@ -27,7 +27,26 @@ def get_brands(request: Request) -> dict[str, list[str]]:
     return competitors(request)
 
 
-class _Query(BaseModel):
+def resolve_brand(request: Request, asked: str | None, brands: dict[str, list[str]]) -> str | None:
+    """The brand a listening query runs on: the caller's scope applied (``Forbidden`` outside
+    it), and a name that is neither a configured brand nor a competitor refused."""
+    brand = scoped_brand(current_principal(request), asked, brands)
+    if (
+        brand is not None
+        and brands
+        and brand not in brands
+        and not any(brand in c for c in brands.values())
+    ):
+        raise BadRequest(f"unknown brand {brand!r}; use one of {', '.join(sorted(brands))}")
+    return brand
+
+
+def brand_names(brands: dict[str, list[str]]) -> list[str]:
+    """Every configured brand and competitor name (left out of terms and themes)."""
+    return [n for name, comps in brands.items() for n in (name, *comps)]
+
+
+class ListeningQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     since: datetime | None = Field(None, description="from this time (inclusive), ISO 8601")
@@ -37,7 +56,7 @@ class _Query(BaseModel):
     lang: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$|^und$")
 
     @model_validator(mode="after")
-    def _range(self) -> _Query:
+    def _range(self) -> ListeningQuery:
         if self.since is not None:
             self.since = utc(self.since)
         if self.until is not None:
@@ -50,11 +69,11 @@ class _Query(BaseModel):
         return queries.Filters(self.since, self.until, self.brand, self.platform, self.lang)
 
 
-class OverviewQuery(_Query):
+class OverviewQuery(ListeningQuery):
     bucket: Literal["hour", "day"] = "day"
 
 
-class CareQuery(_Query):
+class CareQuery(ListeningQuery):
     team: str | None = Field(None, pattern=_NAME)
     level: str | None = Field(None, pattern=_NAME)
 
@@ -68,20 +87,10 @@ def overview(
 ) -> dict[str, Any]:
     """Volume by platform and brand, sentiment share and net sentiment over time, spikes, top
     negative terms, share of voice against the brand's competitors, platform and language split."""
-    compared: list[str] = []
     # A person limited to some brands reads only theirs (and their competitors).
-    params.brand = scoped_brand(current_principal(request), params.brand, brands)
-    if params.brand is not None:
-        if (
-            brands
-            and params.brand not in brands
-            and not any(params.brand in c for c in brands.values())
-        ):
-            raise BadRequest(
-                f"unknown brand {params.brand!r}; use one of {', '.join(sorted(brands))}"
-            )
-        compared = [params.brand, *brands.get(params.brand, [])]
-    names = [n for name, comps in brands.items() for n in (name, *comps)]
+    params.brand = resolve_brand(request, params.brand, brands)
+    compared = [params.brand, *brands.get(params.brand, [])] if params.brand is not None else []
+    names = brand_names(brands)
     with store.read() as cur:
         found = queries.overview_rows(
             cur, params.filters(), bucket=params.bucket, brands=compared, history=SPIKE_HISTORY

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pipeline import telemetry
 from pipeline.api import (
     admin,
     agents,
@@ -32,7 +34,9 @@ from pipeline.api import (
     corrections,
     customers,
     health,
+    listening,
     mentions,
+    preferences,
     privacy,
     set_aside,
     sso,
@@ -49,7 +53,7 @@ MAX_BODY_BYTES = 1_000_000
 
 ROUTERS = (
     health, auth, sso, admin, privacy, alerts, config, mentions, corrections, cases, customers,
-    agents, aggregates, set_aside, webhooks,
+    agents, aggregates, listening, set_aside, webhooks, preferences,
 )  # fmt: skip
 
 
@@ -192,6 +196,43 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class RequestContext:
+    """ASGI middleware: each request gets an id (the caller's ``X-Request-ID`` when it is a plain
+    token, else a new one) that every log line of the request carries and the response echoes,
+    and its latency is counted by method, route template and status for ``/metrics``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = telemetry.request_id(given)
+        token = telemetry.REQUEST_ID.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = [*message.get("headers", []), (b"x-request-id", rid.encode("latin-1"))]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_id)
+        finally:
+            # The route's template, never the path: ids and handles stay out of the labels.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            telemetry.HTTP.labels(scope["method"], route, str(status)).observe(
+                time.perf_counter() - started
+            )
+            telemetry.REQUEST_ID.reset(token)
+
+
 class InternalErrors:
     """ASGI middleware, outermost: an unexpected exception becomes a JSON 500 and one log line
     with the route template, the exception's type and its frames, not its message."""
@@ -263,5 +304,6 @@ def create_app(service: Service, *, run_scheduler: bool = False) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(StrictJSONBodies)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(InternalErrors)  # added last: runs first, so it sees every failure
+    app.add_middleware(InternalErrors)
+    app.add_middleware(RequestContext)  # added last: runs first, so every log line has the id
     return app

@@ -60,10 +60,42 @@ def link_customers(body: LinkBody, service: ServiceDep, principal: PrincipalDep)
     return decided
 
 
+@router.delete("/customers/links")
+def unlink_customers(
+    service: ServiceDep,
+    principal: PrincipalDep,
+    a: Annotated[str, Query(min_length=3, max_length=300)],
+    b: Annotated[str, Query(min_length=3, max_length=300)],
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Undo a confirmed link: the account ``b`` leaves the customer it shares with ``a``."""
+    check_customer(service, principal, a)
+    undone = people.undo_link(service.store, a, b, actor=principal.name, reason=reason)
+    audit.record(
+        service.store, principal, "customer.unlinked", now=utcnow(),
+        detail={"links": undone["undone"]},
+    )  # fmt: skip
+    return undone
+
+
 @router.get("/customers/{author_key}")
 def customer(author_key: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     check_customer(service, principal, author_key)
-    accounts = people.linked_accounts(service.store, author_key)
+    view = people.customer_view(service.store, author_key)
     with service.store.read() as cur:
-        history = author_history(cur, author_key)
-    return {"accounts": accounts, "history": history}
+        view["history"] = author_history(cur, author_key)
+    return view
+
+
+@router.get("/customers/{author_key}/suggestions")
+def account_suggestions(
+    author_key: str,
+    service: ServiceDep,
+    principal: PrincipalDep,
+    min_confidence: Annotated[float, Query(ge=0, le=1)] = 0.5,
+) -> list[dict[str, Any]]:
+    """Suggested links for this customer's accounts (the one given and those linked to it)."""
+    check_customer(service, principal, author_key)
+    keys = [str(a["key"]) for a in people.linked_accounts(service.store, author_key)]
+    found = people.suggestions(service.store, min_confidence=min_confidence, accounts=keys)
+    return [s.__dict__ for s in found]

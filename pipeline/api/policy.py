@@ -23,6 +23,10 @@ PUBLIC: Final = "public"
 
 POLICY: dict[tuple[str, str], Permission | str] = {
     ("GET", "/health"): PUBLIC,
+    # Liveness and readiness for load balancers and orchestrators: no data in them.
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): "service:metrics",
     ("POST", "/auth/login"): PUBLIC,
     ("GET", "/auth/oidc/login"): PUBLIC,
     ("GET", "/auth/oidc/callback"): PUBLIC,
@@ -37,11 +41,19 @@ POLICY: dict[tuple[str, str], Permission | str] = {
     ("POST", "/auth/tokens"): "account",
     ("DELETE", "/auth/tokens/{token_id}"): "account",
     ("GET", "/openapi.json"): "account",
+    # One's own preferences only: the route reads the caller, never a user named in the path.
+    ("GET", "/me/preferences/{name}"): "account",
+    ("PUT", "/me/preferences/{name}"): "account",
     ("GET", "/stats"): "listening:read",
     ("GET", "/sources"): "listening:read",
     ("GET", "/config/ui"): "listening:read",
     ("GET", "/alerts"): "listening:read",
     ("GET", "/aggregates/overview"): "listening:read",
+    ("GET", "/listening/themes"): "listening:read",
+    ("GET", "/listening/authors"): "listening:read",
+    ("GET", "/listening/risks"): "listening:read",
+    ("GET", "/listening/alerts"): "listening:read",
+    ("GET", "/listening/crisis"): "listening:read",
     ("GET", "/mentions"): "listening:read",
     ("GET", "/mentions/{key}"): "listening:read",
     ("GET", "/mentions/export"): "listening:export",
@@ -57,6 +69,8 @@ POLICY: dict[tuple[str, str], Permission | str] = {
     ("GET", "/customers/suggestions"): "customers:review",
     ("POST", "/customers/links"): "customers:link",
     ("GET", "/customers/{author_key}"): "customers:read",
+    ("DELETE", "/customers/links"): "customers:link",
+    ("GET", "/customers/{author_key}/suggestions"): "customers:link",
     ("GET", "/agents"): "agents:read",
     ("PUT", "/agents/{name}/shift"): "agents:read",  # others' shifts need agents:shift (route)
     ("GET", "/set-aside"): "pipeline:repair",

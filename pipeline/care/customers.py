@@ -3,12 +3,12 @@ links, and keep agents' on/off shift state that routing reads."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pipeline.care.identity import Identity, extract_emails, suggest_links
-from pipeline.errors import CaseError, NotFound
+from pipeline.errors import CaseError, Conflict, NotFound
 from pipeline.records import utcnow
 from pipeline.settings import Settings
 from pipeline.store import Cursor, Store
@@ -24,6 +24,7 @@ class Suggestion:
     b: str
     confidence: float
     evidence: tuple[str, ...]
+    signals: tuple[str, ...] = ()  # the kinds of evidence: email, email_handle, handle, ...
 
 
 def _author(cur: Cursor, key: str) -> dict[str, Any]:
@@ -60,6 +61,50 @@ def decide_link(
     return {"decision": decision, "customer_id": customer}
 
 
+def undo_link(
+    store: Store, a: str, b: str, *, actor: str, reason: str | None = None
+) -> dict[str, Any]:
+    """Take the account ``b`` back out of the customer it shares with ``a``: every standing link
+    of ``b`` inside that customer is recorded as 'unlinked' (who, when), and the pair may be
+    suggested again."""
+    if a == b:
+        raise CaseError("an account cannot be unlinked from itself")
+    with store.transaction() as cur:
+        first, second = _author(cur, a), _author(cur, b)
+        customer = first["customer_id"]
+        if customer is None or customer != second["customer_id"]:
+            raise Conflict(
+                f"{a} and {b} are not linked into one customer",
+                hint="only accounts shown together as one customer can be unlinked",
+            )
+        members = {row["key"] for row in q.customer_accounts(cur, customer)}
+        pairs = [
+            (link["a_key"], link["b_key"])
+            for link in q.confirmed_links(cur, [b])
+            if {link["a_key"], link["b_key"]} <= members
+        ] or [(a, b)]
+        at = utcnow()
+        for left, right in pairs:
+            q.record_link_decision(
+                cur, left, right, decision="unlinked", actor=actor, reason=reason,
+                confidence=None, at=at,
+            )  # fmt: skip
+        q.leave_customer(cur, b)
+    return {"decision": "unlinked", "customer_id": customer, "account": b, "undone": len(pairs)}
+
+
+def customer_view(store: Store, key: str) -> dict[str, Any]:
+    """One customer seen from one of their accounts: the accounts (with their reach), the links
+    standing between them (who confirmed, when), and every case of every account with its
+    outcome."""
+    accounts = linked_accounts(store, key)
+    keys = [str(account["key"]) for account in accounts]
+    with store.read() as cur:
+        links = q.confirmed_links(cur, keys) if len(keys) > 1 else []
+        cases = q.cases_of_accounts(cur, keys)
+    return {"accounts": accounts, "links": links, "cases": cases}
+
+
 def linked_accounts(store: Store, key: str) -> list[dict[str, Any]]:
     with store.read() as cur:
         author = _author(cur, key)
@@ -68,8 +113,15 @@ def linked_accounts(store: Store, key: str) -> list[dict[str, Any]]:
         return q.customer_accounts(cur, author["customer_id"])
 
 
-def suggestions(store: Store, *, min_confidence: float = 0.5, limit: int = 50) -> list[Suggestion]:
-    """Accounts that look like the same customer, not yet decided on by an agent."""
+def suggestions(
+    store: Store,
+    *,
+    min_confidence: float = 0.5,
+    limit: int = 50,
+    accounts: Collection[str] | None = None,
+) -> list[Suggestion]:
+    """Accounts that look like the same customer, not yet decided on by an agent (only pairs
+    with one of ``accounts`` in them, when given)."""
     with store.read() as cur:
         authors = q.authors(cur)
         inbound = q.inbound_texts(cur)
@@ -96,7 +148,11 @@ def suggestions(store: Store, *, min_confidence: float = 0.5, limit: int = 50) -
             continue
         if a["customer_id"] and a["customer_id"] == b["customer_id"]:
             continue
-        result.append(Suggestion(a["key"], b["key"], found.confidence, found.evidence))
+        if accounts is not None and not {a["key"], b["key"]} & set(accounts):
+            continue
+        result.append(
+            Suggestion(a["key"], b["key"], found.confidence, found.evidence, found.signals)
+        )
         if len(result) >= limit:
             break
     return result

@@ -55,6 +55,7 @@ class LinkSuggestion:
     b: str
     confidence: float
     evidence: tuple[str, ...] = field(default=())
+    signals: tuple[str, ...] = field(default=())  # the kinds of evidence (keys of WEIGHTS)
 
 
 def normalise_handle(handle: str) -> str:
@@ -132,7 +133,9 @@ def suggest_links(
             miss *= 1 - WEIGHTS[signal]
         confidence = round(1 - miss, 3)
         if confidence >= min_confidence:
-            suggestions.append(LinkSuggestion(a, b, confidence, tuple(signals.values())))
+            suggestions.append(
+                LinkSuggestion(a, b, confidence, tuple(signals.values()), tuple(signals))
+            )
     suggestions.sort(key=lambda s: (-s.confidence, s.a, s.b))
     logger.debug("identity suggestions: %d", len(suggestions))
     return suggestions

@@ -1,5 +1,6 @@
 """Named aggregate queries for the dashboard: listening (volume, sentiment, hourly counts, negative
-texts, share of voice, splits) and care (response times, deflection, public closing, SLA, CSAT).
+texts, share of voice, sentiment and volume per brand and bucket, splits) and care (response
+times, deflection, public closing, SLA, CSAT).
 
 Every query takes the same ``Filters``; the WHERE clause is built from fixed fragments with ``?``
 parameters only, so no caller-supplied text ever becomes SQL. Judging the rows (shares, spikes,
@@ -58,6 +59,7 @@ class OverviewRows:
     hourly: list[tuple[datetime, int]]  # hours with mentions, from ``history`` before ``since``
     negative_texts: list[str]  # lower-cased, accent-folded, newest first
     share_of_voice: list[dict[str, Any]]  # brand, mentions
+    brand_buckets: list[dict[str, Any]]  # bucket, brand, mentions, negative, neutral, positive
     platforms: list[dict[str, Any]]  # platform, mentions
     languages: list[dict[str, Any]]  # lang, mentions
 
@@ -110,6 +112,7 @@ def overview_rows(
             hourly=hourly_counts(cur, before),
             negative_texts=negative_texts(cur, f),
             share_of_voice=_share_of_voice(cur, every_brand, brands),
+            brand_buckets=_brand_buckets(cur, every_brand, bucket, brands),
             platforms=_split(cur, selected, "platform"),
             languages=_split(cur, selected, "lang"),
         )
@@ -227,6 +230,32 @@ def _share_of_voice(cur: Cursor, source: _Source, brands: Sequence[str]) -> list
         cur,
         f"""SELECT brand, sum(mentions)::BIGINT AS mentions FROM ({cells}) WHERE {extra}
             GROUP BY ALL ORDER BY mentions DESC, brand""",  # noqa: S608 - fixed fragments, ? params
+        params,
+    )
+
+
+def _brand_buckets(
+    cur: Cursor, source: _Source, bucket: Bucket, brands: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Per bucket and brand (the brand and its competitors, or every brand): mentions and their
+    current sentiment, for sentiment and share of voice over time."""
+    cells, params = source
+    if brands:
+        extra = "brand IN (SELECT unnest(?))"
+        params = [*params, list(brands)]
+    else:
+        extra = "brand <> ''"
+    return rows(
+        cur,
+        f"""SELECT {_bucket(bucket)} AS bucket, brand, sum(mentions)::BIGINT AS mentions,
+                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'negative'), 0)::BIGINT
+                       AS negative,
+                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'neutral'), 0)::BIGINT
+                       AS neutral,
+                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'positive'), 0)::BIGINT
+                       AS positive
+            FROM ({cells}) WHERE {extra}
+            GROUP BY ALL ORDER BY bucket, brand""",  # noqa: S608 - fixed fragments, ? params
         params,
     )
 

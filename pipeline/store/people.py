@@ -40,10 +40,50 @@ def record_link_decision(
 
 
 def decided_pairs(cur: Cursor) -> list[tuple[str, str]]:
+    """Pairs an agent linked or rejected; a pair whose link was undone is open to suggest again."""
     return [
-        (str(a), str(b))
-        for a, b in cur.execute("SELECT a_key, b_key FROM identity_links").fetchall()
+        (str(row["a_key"]), str(row["b_key"]))
+        for row in _latest_decisions(cur)
+        if row["decision"] != "unlinked"
     ]
+
+
+def confirmed_links(cur: Cursor, keys: list[str]) -> list[dict[str, Any]]:
+    """The links standing now (the pair's latest decision is 'linked') that touch ``keys``,
+    with who decided and when, oldest first."""
+    return [row for row in _latest_decisions(cur, keys) if row["decision"] == "linked"]
+
+
+def _latest_decisions(cur: Cursor, keys: list[str] | None = None) -> list[dict[str, Any]]:
+    return rows(
+        cur,
+        """SELECT a_key, b_key, decision, actor, reason, confidence, created_at FROM (
+               SELECT *, row_number() OVER (
+                   PARTITION BY least(a_key, b_key), greatest(a_key, b_key)
+                   ORDER BY created_at DESC, id DESC) AS nth
+               FROM identity_links
+               WHERE ? OR a_key IN (SELECT unnest(?)) OR b_key IN (SELECT unnest(?)))
+           WHERE nth = 1 ORDER BY created_at, a_key, b_key""",
+        [keys is None, keys or [], keys or []],
+    )
+
+
+def leave_customer(cur: Cursor, key: str) -> None:
+    """The account ``key`` no longer belongs to any customer."""
+    cur.execute("UPDATE authors SET customer_id = NULL WHERE key = ?", [key])
+
+
+def cases_of_accounts(cur: Cursor, keys: list[str]) -> list[dict[str, Any]]:
+    """Every case of these accounts with its outcome (status, dates, satisfaction), newest
+    first."""
+    return rows(
+        cur,
+        """SELECT id, author_key, platform, brand, status, opened_at, resolved_at, closed_at,
+                  dismiss_reason, csat_score
+           FROM cases WHERE author_key IN (SELECT unnest(?))
+           ORDER BY opened_at DESC, id DESC LIMIT 100""",
+        [keys],
+    )
 
 
 def new_customer_id(cur: Cursor) -> str:

@@ -11,6 +11,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,15 @@ PAGES = [
     ("mentions", {}),
     ("care", {}),
     ("sources", {}),
+    # The last six hours of Orbita, as opened from a spike.
+    (
+        "crisis",
+        {
+            "brand": "Orbita",
+            "start": (datetime.now(UTC) - timedelta(hours=6)).isoformat(),
+            "end": datetime.now(UTC).isoformat(),
+        },
+    ),
 ]
 
 

@@ -44,7 +44,7 @@ def test_a_case_goes_from_new_to_closed_publicly_and_back(app: AppTest, live_api
 
     click(at, "do_acknowledge")
     assert status_of(live_api, case_id) == "acknowledged"
-    assert "Done: Acknowledge publicly → acknowledged" in texts(at)
+    assert "Done: Acknowledge publicly → Acknowledged" in texts(at)
 
     at.text_area(key=f"text_{case_id}_private_message").set_value("Hola, ¿nos das tu número?")
     click(at, "do_private_message")
@@ -66,9 +66,9 @@ def test_a_case_goes_from_new_to_closed_publicly_and_back(app: AppTest, live_api
     click(at, "do_reopen")
     assert status_of(live_api, case_id) == "in_private"
 
-    timeline = at.dataframe[-2].value if len(at.dataframe) > 1 else at.dataframe[0].value
-    assert {"acknowledge", "private_message", "resolve", "close_public"} <= set(
-        timeline.get("action", [])
+    timeline = next(df.value for df in at.dataframe if "Action" in df.value)
+    assert {"Acknowledge publicly", "Private message", "Resolve", "Close publicly"} <= set(
+        timeline["Action"]
     )
     # Each step is recorded under the person signed in: nobody types a name any more.
     events = detail_of(live_api, case_id)["events"]
@@ -121,7 +121,10 @@ def test_assign_from_the_case_page(app: AppTest, live_api: LiveApi) -> None:
 def test_bulk_assign_from_the_queue(app: AppTest, live_api: LiveApi) -> None:
     ids = [case_with(live_api, words)["id"] for words in ("caso 4", "dos veces")]
     at = open_page(app, "queue")
-    at.multiselect(key="q_bulk_pick").set_value(ids).run()
+    at.toggle(key="q_several").set_value(True).run()
+    shown = list(at.dataframe[0].value["Case"])
+    at.session_state["q_table_several"] = {"selection": {"rows": [shown.index(i) for i in ids]}}
+    at.run()
     at.selectbox(key="q_bulk_who").set_value("lucia")
     click(at, "q_bulk")
     assert "2 cases assigned to lucia." in texts(at)
@@ -131,10 +134,10 @@ def test_bulk_assign_from_the_queue(app: AppTest, live_api: LiveApi) -> None:
 
 def test_the_queue_opens_a_case(app: AppTest, live_api: LiveApi) -> None:
     at = open_page(app, "queue")
-    wanted = at.selectbox(key="q_open_pick").options[0]
-    click(at, "q_open")
-    assert at.title[0].value.startswith("Case C-")
-    assert wanted.startswith(at.title[0].value.removeprefix("Case "))
+    wanted = at.dataframe[0].value["Case"][0]
+    at.session_state["q_table"] = {"selection": {"rows": [0]}}  # a click on the first row
+    at.run()
+    assert at.title[0].value == f"Case {wanted}"
 
 
 def test_public_text_is_shown_literally(app: AppTest, live_api: LiveApi) -> None:
@@ -156,10 +159,14 @@ def test_mentions_correction_and_export(app: AppTest, live_api: LiveApi) -> None
     at.selectbox(key="m_period_en").set_value("period_all").run()
     at.text_input(key="m_q").set_value("Celera mejor").run()
     assert list(at.dataframe[0].value["author"]) == ["dora"]
-    at.selectbox(key="m_field").set_value("sentiment")
-    at.selectbox(key="m_value").set_value("neutral")
+    at.selectbox(key="m_field").set_value("sentiment").run()
+    at.selectbox(key="m_value_sentiment").set_value("neutral")
     at.button(key="m_correct_go").click().run()
-    assert "Correction stored for retraining: sentiment positive → neutral" in texts(at)
+    assert "Correction stored for retraining: Sentiment positive → neutral" in texts(at)
+    # The values follow the field chosen.
+    at.selectbox(key="m_field").set_value("intent").run()
+    assert "queja" not in at.selectbox(key="m_value_intent").options
+    assert "complaint" in at.selectbox(key="m_value_intent").options
 
     click(at, "m_export_csv_go")
     data = at.session_state["m_export_csv"]

@@ -50,11 +50,11 @@ def test_queue_lists_open_cases_with_sla_countdowns(app: AppTest) -> None:
     assert len(table) >= 5
     assert table["SLA"].str.contains("due in|overdue|paused").all()
     assert set(table["Status"]) <= {
-        "new",
-        "acknowledged",
-        "in_private",
-        "resolved",
-        "closed_public",
+        "New",
+        "Acknowledged",
+        "In private",
+        "Resolved",
+        "Closed publicly",
     }
 
 

@@ -16,7 +16,9 @@ from tests.dashboard.conftest import (
     texts,
 )
 
-EVERY_PAGE = {"overview", "queue", "case", "mentions", "care", "sources", "admin", "account"}
+EVERY_PAGE = {
+    "overview", "crisis", "queue", "case", "mentions", "care", "sources", "admin", "account",
+}  # fmt: skip
 
 
 def sidebar_text(at: AppTest) -> str:
@@ -68,7 +70,7 @@ def test_an_agent_signs_in_and_sees_the_queue_but_not_admin(live_api: LiveApi) -
 
 def test_a_viewer_has_no_queue_case_or_care_pages(live_api: LiveApi) -> None:
     at = dashboard(live_api, "victor").run()
-    assert offered(at) == {"overview", "mentions", "sources", "account"}
+    assert offered(at) == {"overview", "crisis", "mentions", "sources", "account"}
     at = open_page(at, "mentions")
     # Reading only: no label correction, no export, no link into cases.
     assert not [b for b in at.button if b.key in ("m_correct_go", "m_export_csv_go")]
@@ -76,7 +78,7 @@ def test_a_viewer_has_no_queue_case_or_care_pages(live_api: LiveApi) -> None:
 
 def test_an_analyst_has_care_metrics_but_no_cases(live_api: LiveApi) -> None:
     at = dashboard(live_api, "ana.lista").run()
-    assert offered(at) == {"overview", "mentions", "care", "sources", "account"}
+    assert offered(at) == {"overview", "crisis", "mentions", "care", "sources", "account"}
     at = open_page(at, "care")
     assert at.title[0].value == "Care metrics"
     assert "Agents and workload" not in [s.value for s in at.subheader]
