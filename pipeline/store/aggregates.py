@@ -219,13 +219,16 @@ def share_of_voice(cur: Cursor, f: Filters, brands: Sequence[str] = ()) -> list[
     return _share_of_voice(cur, _cells(f.without_brand()), brands)
 
 
+def _brand_filter(params: list[Any], brands: Sequence[str]) -> tuple[str, list[Any]]:
+    """The condition on ``brand`` (these brands, or any brand) and the parameters with its own."""
+    if brands:
+        return "brand IN (SELECT unnest(?))", [*params, list(brands)]
+    return "brand <> ''", params
+
+
 def _share_of_voice(cur: Cursor, source: _Source, brands: Sequence[str]) -> list[dict[str, Any]]:
     cells, params = source
-    if brands:
-        extra = "brand IN (SELECT unnest(?))"
-        params = [*params, list(brands)]
-    else:
-        extra = "brand <> ''"
+    extra, params = _brand_filter(params, brands)
     return rows(
         cur,
         f"""SELECT brand, sum(mentions)::BIGINT AS mentions FROM ({cells}) WHERE {extra}
@@ -240,11 +243,7 @@ def _brand_buckets(
     """Per bucket and brand (the brand and its competitors, or every brand): mentions and their
     current sentiment, for sentiment and share of voice over time."""
     cells, params = source
-    if brands:
-        extra = "brand IN (SELECT unnest(?))"
-        params = [*params, list(brands)]
-    else:
-        extra = "brand <> ''"
+    extra, params = _brand_filter(params, brands)
     return rows(
         cur,
         f"""SELECT {_bucket(bucket)} AS bucket, brand, sum(mentions)::BIGINT AS mentions,

@@ -94,3 +94,13 @@ def choose_channel(page: Any, case_id: str, action: str, label: str, current: st
     picker.locator("[role='combobox']").click()
     page.get_by_role("option", name=label, exact=True).click()
     idle(page)
+
+
+def click_row(page: Any, row: int) -> None:
+    """Select row ``row`` (0 = first) of the page's table by its row marker, as a person does:
+    Streamlit draws tables on a canvas, so the click goes to the row's place."""
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for()
+    box = grid.bounding_box()
+    header = row_height = 35  # Streamlit's default row height, the header included
+    page.mouse.click(box["x"] + 18, box["y"] + header + row_height * row + row_height / 2)

@@ -20,8 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dashboard.i18n import t
 from pipeline.cli import dashboard_command
-from tests.browser.conftest import idle, open_tab, status, wait_for_status
+from tests.browser.conftest import click_row, idle, open_tab, status, wait_for_status
 from tests.dashboard.conftest import PASSWORD, ROOT, LiveApi, free_port
 from tests.dashboard.conftest import live_api as live_api
 
@@ -108,9 +109,10 @@ def test_work_a_case_to_closed_public_by_clicking(
     page.get_by_text("Universal queue").wait_for()
     idle(page)
     page.wait_for_timeout(800)
-    page.locator(".st-key-q_open_pick [role='combobox']").click()
-    page.get_by_role("option", name=re.compile("mallory")).click()
-    page.locator(".st-key-q_open button").click()
+    # The queue shows what the API answers for the agent, in its order: click that row.
+    listed = live_api.get("/cases", as_="mateo", open="true", limit=200)["items"]
+    row = next(i for i, case in enumerate(listed) if case["author"] == "mallory")
+    click_row(page, row)
     title = page.get_by_role("heading", name=re.compile(r"Case C-\d+"))
     title.wait_for()
     case_id = re.search(r"C-\d+", title.inner_text()).group(0)  # type: ignore[union-attr]
@@ -139,7 +141,7 @@ def test_work_a_case_to_closed_public_by_clicking(
             page.get_by_text("Will post").first.wait_for()
         page.locator(f".st-key-{button} button").click()
         wait_for_status(live_api.get, case_id, wanted)
-        page.get_by_text(re.compile(f"Done: .* → {wanted}")).wait_for()
+        page.get_by_text(re.compile(f"Done: .* → {t(f'status_{wanted}', 'en')}")).wait_for()
         idle(page)
 
     assert status(live_api.get, case_id) == "closed_public"

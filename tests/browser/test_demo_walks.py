@@ -26,6 +26,7 @@ import pytest
 from tests.browser.conftest import (
     SCREENSHOTS,
     choose_channel,
+    click_row,
     idle,
     open_tab,
     wait_for_inbound,
@@ -127,16 +128,6 @@ def sign_in_as(page: Any, demo: Demo, name: str, *, english: bool) -> None:
         timeout=60_000
     )
     idle(page)
-
-
-def click_row(page: Any, row: int) -> None:
-    """Select row ``row`` (0 = first) of the page's table by its row marker, as a person does:
-    Streamlit draws tables on a canvas, so the click goes to the row's place."""
-    grid = page.locator("[data-testid='stDataFrame']").first
-    grid.wait_for()
-    box = grid.bounding_box()
-    header = row_height = 35  # Streamlit's default row height, the header included
-    page.mouse.click(box["x"] + 18, box["y"] + header + row_height * row + row_height / 2)
 
 
 def shot(page: Any, name: str, height: int | None = None) -> None:
