@@ -175,7 +175,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "risk_churn_threat": ("Amenaza de baja", "Churn threat"),
     "risk_press_or_viral_attention": ("Prensa o viralidad", "Press or viral attention"),
     "crisis_title": ("Vista de crisis", "Crisis view"),
-    "crisis_caption": ("{brand} · de {start} a {end} (UTC)", "{brand} · {start} to {end} (UTC)"),
+    "crisis_caption": ("{brand} · de {start} a {end}", "{brand} · {start} to {end}"),
     "crisis_empty": (
         "Abre la vista de crisis desde un pico o una alerta del Resumen.",
         "Open the crisis view from a spike or an alert on the Overview page.",
@@ -344,8 +344,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "window_messaging": ("Ventana de {channel}", "{channel} window"),
     "window_open": (
-        "{name}: abierta {left} más (hasta {at} UTC)",
-        "{name}: open {left} more (until {at} UTC)",
+        "{name}: abierta {left} más (hasta {at})",
+        "{name}: open {left} more (until {at})",
     ),
     "window_closed": ("{name}: cerrada ({reason})", "{name}: closed ({reason})"),
     "window_template_only": (
@@ -387,7 +387,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # case conversation
     "ago": ("hace {d}", "{d} ago"),
     "in_time": ("dentro de {d}", "in {d}"),
-    "when_at": ("{rel} · {at} UTC", "{rel} · {at} UTC"),
+    "when_at": ("{rel} · {at}", "{rel} · {at}"),
     "thread_context": ("La mención en su hilo", "The mention in its thread"),
     "this_mention": ("Esta mención", "This mention"),
     "in_reply_to": ("responde a", "replied to"),

@@ -301,13 +301,14 @@ def span(seconds: float) -> str:
 
 
 def moment(value: Any) -> str:
-    """A time as people read it: relative, then absolute ("hace 3 h 05 · 2026-03-01 10:00 UTC")."""
+    """A time as people read it: relative, then absolute in the reader's time zone and locale
+    ("hace 3 h 05 · 1 mar 2026, 11:00")."""
     at = parse_time(value)
     if at is None:
         return "—"
     left = (at - now()).total_seconds()
     rel = tr("in_time", d=span(left)) if left > 0 else tr("ago", d=span(left))
-    return tr("when_at", rel=rel, at=f"{at:%Y-%m-%d %H:%M}")
+    return tr("when_at", rel=rel, at=when(at))
 
 
 def minutes(value: Any) -> str:

@@ -107,8 +107,7 @@ def _window(window: dict[str, Any]) -> None:
     if window.get("open") and closes is not None:
         left = ui.span((closes - ui.now()).total_seconds())
         st.caption(
-            ":material/timer: "
-            + tr("window_open", name=name, left=left, at=closes.strftime("%Y-%m-%d %H:%M"))
+            ":material/timer: " + tr("window_open", name=name, left=left, at=ui.when(closes))
         )
     else:
         reason = ui.escape_markdown(str(window.get("reason") or ""))

@@ -167,8 +167,8 @@ def main() -> None:
             tr(
                 "crisis_caption",
                 brand=data.get("brand") or tr("any"),
-                start=f"{start:%Y-%m-%d %H:%M}" if start else "",
-                end=f"{end:%Y-%m-%d %H:%M}" if end else "",
+                start=ui.when(start) if start else "",
+                end=ui.when(end) if end else "",
             )
         )
     )

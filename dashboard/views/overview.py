@@ -230,7 +230,7 @@ def _spike_alerts() -> None:
         label = tr(
             "alert_crisis_open",
             title=alert["title"],
-            when=f"{created:%Y-%m-%d %H:%M}" if created else "",
+            when=ui.when(created) if created else "",
         )
         key = f"alert_crisis_{alert['id']}"
         if st.button(ui.escape_markdown(label), key=key, icon=":material/notifications:"):
@@ -271,9 +271,7 @@ def main() -> None:
             st.caption(tr("spikes_none"))
         for i, spike in enumerate(data["spikes"][-8:]):
             start = ui.parse_time(spike["start"])
-            label = tr(
-                "spike_open", n=spike["mentions"], start=f"{start:%Y-%m-%d %H:%M}" if start else ""
-            )
+            label = tr("spike_open", n=spike["mentions"], start=ui.when(start) if start else "")
             mentions_col, crisis_col = st.columns([3, 2])
             if mentions_col.button(
                 label, key=f"spike_{i}", help=spike["reason"], icon=":material/trending_up:"

@@ -181,7 +181,7 @@ def _inbox(query: dict[str, Any], several: bool, filtered: bool, cfg: dict[str, 
     picked = _ticked(case_ids) if several else []
     st.session_state[SHOWN] = case_ids
     inbox.remember(case_ids)
-    st.caption(tr("queue_total", n=found["total"]) + f" · {ui.now():%H:%M:%S} UTC")
+    st.caption(tr("queue_total", n=found["total"]) + f" · {ui.when(ui.now(), with_date=False)}")
     if not items:
         st.info(tr("inbox_empty_filtered" if filtered else "inbox_empty"))
         return
