@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
 
-from dashboard import ui
+from dashboard import inbox, ui
 from dashboard.i18n import STRINGS
 from dashboard.ui import tr
 
@@ -104,7 +104,13 @@ def _mentions(items: list[dict[str, Any]]) -> None:
             tr("col_case"): [m.get("case_id") or "" for m in items],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="crisis_mentions")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="crisis_mentions",
+        column_config={tr("when"): ui.datetime_column()},
+    )
     for mention in items[:3]:
         caption = f"{mention['platform']} · {mention['author']} · {mention['engagement']}"
         ui.public_text(mention["text"], caption=caption)
@@ -129,12 +135,20 @@ def _cases(data: dict[str, Any]) -> None:
             tr("assignee"): [c.get("assignee") or "" for c in cases],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="crisis_cases")
-    if ui.may("cases:read"):
-        left, right = st.columns([3, 1], vertical_alignment="bottom")
-        picked = left.selectbox(tr("col_case"), [c["id"] for c in cases], key="crisis_case")
-        if right.button(tr("crisis_open_case"), key="crisis_open_case", icon=":material/work:"):
-            st.switch_page("views/case.py", query_params={"id": picked})
+    # A click on a row opens the case, as in the queue.
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="crisis_cases",
+        column_config={tr("col_opened"): ui.datetime_column()},
+        on_select="rerun",
+        selection_mode="single-row",
+    )
+    st.caption(tr("inbox_click_hint"))
+    rows = event.selection.rows if event is not None else []
+    if rows and rows[0] < len(cases):
+        inbox.open_case(str(cases[rows[0]]["id"]))
 
 
 def _alerts(items: list[dict[str, Any]]) -> None:
@@ -151,7 +165,13 @@ def _alerts(items: list[dict[str, Any]]) -> None:
             tr("status"): [a["status"] for a in items],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="crisis_alerts")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="crisis_alerts",
+        column_config={tr("when"): ui.datetime_column()},
+    )
 
 
 def main() -> None:

@@ -130,6 +130,21 @@ def sign_in_as(page: Any, demo: Demo, name: str, *, english: bool) -> None:
     idle(page)
 
 
+def fits_a_laptop(page: Any) -> None:
+    """On a 1280x720 screen the page needs no sideways scrolling (tables scroll inside)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1280, "height": 720})
+    idle(page)
+    page.wait_for_timeout(500)
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll("[data-testid='stMain'], body")]
+                 .map(e => e.scrollWidth - e.clientWidth)"""
+    )
+    page.set_viewport_size(size)
+    idle(page)
+    assert max(wide) <= 1, f"{page.url} scrolls sideways by {max(wide)} px at 1280x720"
+
+
 def shot(page: Any, name: str, height: int | None = None) -> None:
     """Save a README screenshot of the whole page (the main area scrolls inside Streamlit)."""
     idle(page)
@@ -155,12 +170,15 @@ def test_an_agent_opens_a_case_by_its_row_takes_it_to_whatsapp_and_closes_it_pub
     page.get_by_role("heading", name="Universal queue").wait_for()
     page.locator("[data-testid='stDataFrame']").first.wait_for()
     shot(page, "queue.png")
+    fits_a_laptop(page)
 
     # Only Facebook comments, then a click on the first row opens its case.
     platform = page.locator(".st-key-q_platform_en [role='combobox']")
     if not platform.is_visible():
-        page.get_by_text("Filters").first.click()
+        page.locator("[data-testid='stExpander'] summary").filter(has_text="Filters").click()
+    platform.wait_for(state="visible")
     platform.click()
+    page.keyboard.type("facebook")
     page.get_by_role("option", name="facebook", exact=True).click()
     idle(page)
     click_row(page, 0)
@@ -222,6 +240,41 @@ def test_an_agent_opens_a_case_by_its_row_takes_it_to_whatsapp_and_closes_it_pub
         ("outbound", "facebook"),
     }
     show_latest()
+    fits_a_laptop(page)
     shot(page, "case.png", height=2400)
     assert dialogs == []
+    context.close()
+
+
+def test_a_brand_analyst_reads_the_overview_and_opens_a_spikes_crisis_view(
+    browser: Any, demo: Demo
+) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    sign_in_as(page, demo, "marca", english=False)  # the demo speaks Spanish first
+
+    page.get_by_role("heading", name="Resumen de la escucha").wait_for(timeout=30_000)
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for()
+    sidebar = page.locator("[data-testid='stSidebar']")
+    assert sidebar.get_by_role("link", name=re.compile("Cola")).count() == 0  # no cases
+    spikes = page.locator("[class*='st-key-spike_'] button")
+    spikes.first.wait_for(timeout=30_000)
+    fits_a_laptop(page)
+    shot(page, "overview.png", height=3200)
+
+    # The largest spike of the week (the sandbox's fibre outage): open its crisis view.
+    sizes = [int(re.search(r"\d+", spikes.nth(i).inner_text()).group(0))  # type: ignore[union-attr]
+             for i in range(spikes.count())]  # fmt: skip
+    biggest = sizes.index(max(sizes))
+    key = spikes.nth(biggest).locator("xpath=ancestor::*[contains(@class, 'st-key-spike_')]")
+    index = re.search(r"st-key-spike_(\d+)", key.first.get_attribute("class") or "").group(1)  # type: ignore[union-attr]
+    page.locator(f".st-key-crisis_{index} button").click()
+    page.get_by_role("heading", name="Vista de crisis").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Las menciones detrás").wait_for()
+    idle(page)
+    body = page.locator("[data-testid='stMainBlockContainer']").inner_text()
+    assert "Casos abiertos" in body
+    assert str(max(sizes)) in body  # the spike's mentions are the ones behind the view
+    fits_a_laptop(page)
+    shot(page, "crisis.png", height=2600)
     context.close()

@@ -53,12 +53,20 @@ def test_the_crisis_view_opens_from_a_spike_with_its_mentions_and_cases(app: App
     assert len(mentions) == 8
     assert all("caída general" in text for text in mentions["Text"])
     cases = _frame(at, "Status")
-    assert len(cases) >= 1 and set(cases["Status"]) <= {"New", "Acknowledged", "In private",
-                                                        "new", "acknowledged", "in_private"}  # fmt: skip
+    assert len(cases) >= 1 and set(cases["Status"]) <= {"New", "Acknowledged", "In private"}
     labels = {m.label: m.value for m in at.metric}
     assert labels["Mentions"] == "8"
     headers = [s.value for s in at.subheader]
     assert "The mentions behind it" in headers and "Cases opened" in headers
+
+    # A click on a case's row opens it.
+    first = str(cases["Case"].iloc[0])
+    window = {k: str(v) for k, v in at.query_params.items() if k in ("brand", "start", "end")}
+    at = open_page(at, "crisis", **window)
+    at.session_state["crisis_cases"] = {"selection": {"rows": [0]}}  # as a click stores it
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value.startswith(f"Case {first}")
 
 
 def test_the_crisis_view_without_a_window_says_where_to_open_it(app: AppTest) -> None:
