@@ -196,7 +196,12 @@ class EmailConnector:
             text=text,
             created_at=created,
             conversation_id=references[0] if references else message_id,
-            raw={"subject": mail.subject, "references": references, "attachments": attachments},
+            raw={
+                "subject": mail.subject,
+                "references": references,
+                "attachments": attachments,
+                "name": (mail.from_values.name or None) if mail.from_values else None,
+            },
         )
 
     def _mailbox(self) -> Any:

@@ -109,8 +109,18 @@ class _Metadata(_Model):
     phone_number_id: str | None = None
 
 
+class _Profile(_Model):
+    name: str | None = None
+
+
+class _Contact(_Model):
+    wa_id: str | None = None
+    profile: _Profile = _Profile()
+
+
 class _Value(_Model):
     metadata: _Metadata = _Metadata()
+    contacts: list[_Contact] = []  # the senders' profile names
     messages: list[_Message] = []
     statuses: list[_Status] = []
 
@@ -220,6 +230,7 @@ class WhatsAppConnector:
                 number = change.value.metadata.phone_number_id
                 if number is not None and number != self.options.phone_number_id:
                     continue
+                names = {c.wa_id: c.profile.name for c in change.value.contacts if c.wa_id}
                 for message in change.value.messages:
                     context = message.context.id if message.context else None
                     messages.append(
@@ -230,7 +241,11 @@ class WhatsAppConnector:
                             text=_text_of(message),
                             created_at=datetime.fromtimestamp(message.timestamp, UTC),
                             conversation_id=message.sender,
-                            raw={"type": message.type, "references": [context] if context else []},
+                            raw={
+                                "type": message.type,
+                                "references": [context] if context else [],
+                                "name": names.get(message.sender),
+                            },
                         )
                     )
                 for status in change.value.statuses:

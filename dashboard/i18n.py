@@ -466,6 +466,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "signal_handle": ("el mismo nombre de usuario", "the same handle"),
     "signal_handle_stem": ("nombres de usuario parecidos", "similar handles"),
     "signal_name": ("el mismo nombre completo", "the same full name"),
+    "reachable_now": (
+        "Se le puede escribir ahora por {channel} ({address}): es una cuenta suya vinculada.",
+        "They can be reached now on {channel} ({address}), a linked account of theirs.",
+    ),
+    "reachable_template_only": (
+        "Su ventana de 24 horas está cerrada: solo plantillas aprobadas.",
+        "Their 24-hour window is closed: approved templates only.",
+    ),
+    "signal_same_case": (
+        "escribió por otro canal sobre su caso",
+        "wrote on another channel about their case",
+    ),
     "link_confirm": ("Confirmar", "Confirm"),
     "link_reject": ("Rechazar", "Reject"),
     "link_confirmed": ("{account} enlazada a este cliente.", "{account} linked to this customer."),

@@ -405,7 +405,9 @@ def _posting(case_id: str, action: str, case: dict[str, Any]) -> None:
     channel = None
     offered = case.get("channels") or []
     if action in ("acknowledge", "private_message") and len(offered) > 1:
-        current = case.get("private_channel") or offered[0]
+        reach = case.get("reachable") or {}
+        # Where the customer can be reached now comes first when the case has no channel yet.
+        current = case.get("private_channel") or reach.get("channel") or offered[0]
         labels = [tr(f"channel_{c}") for c in offered]  # plain labels: AppTest and reruns agree
         chosen = st.selectbox(
             tr("private_channel"),
@@ -414,6 +416,15 @@ def _posting(case_id: str, action: str, case: dict[str, Any]) -> None:
             key=ui.wkey(f"channel_{case_id}_{action}_{current}"),  # afresh when it moves
         )
         channel = offered[labels.index(chosen)] if chosen in labels else None
+        if reach and not case.get("private_channel"):
+            st.caption(
+                tr(
+                    "reachable_now",
+                    channel=tr(f"channel_{reach['channel']}"),
+                    address=ui.escape_markdown(str(reach["address"])),
+                )
+                + (" " + tr("reachable_template_only") if reach.get("template_only") else "")
+            )
     try:
         preview = ui.client().preview(case_id, action, channel=channel)
     except NotSignedIn:
@@ -431,7 +442,8 @@ def _posting(case_id: str, action: str, case: dict[str, Any]) -> None:
         )
     )
     key = f"text_{case_id}_{action}"
-    if channel is not None and channel != (case.get("private_channel") or offered[0]):
+    default = case.get("private_channel") or (case.get("reachable") or {}).get("channel")
+    if channel is not None and channel != (default or offered[0]):
         key += f"_{channel}"  # another channel, another invitation: a fresh text box
     text = st.text_area(tr("message_text"), value=preview.get("text", ""), key=key, height=110)
     if st.button(tr("do_post"), key=f"do_{action}", type="primary", icon=":material/send:"):

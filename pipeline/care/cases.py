@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pipeline.care import csat, lifecycle, routing, sla, windows
+from pipeline.care import csat, customers, lifecycle, routing, sla, windows
 from pipeline.care.replies import Preview, Replies
 from pipeline.errors import CaseError, CaseNotFound
 from pipeline.records import DeliveryStatus, InboundMessage, OutboundMessage, make_key, utcnow
@@ -266,7 +266,7 @@ class CaseService:
         if channel == "dm" and case.platform in META_PLATFORMS:
             windowed = case.platform
         if windowed is not None:
-            last_inbound = webhooks_q.last_inbound_at(cur, case.id, windowed)
+            last_inbound = self._last_inbound(cur, case.id, windowed, case.private_conversation)
         used = case.platform in META_PLATFORMS and outbox_q.used_route(
             cur, case.id, "private_reply"
         )
@@ -275,11 +275,29 @@ class CaseService:
             private_reply_used=used,
         )  # fmt: skip
 
+    @staticmethod
+    def _last_inbound(
+        cur: Cursor, case_id: str, platform: str, address: str | None
+    ) -> datetime | None:
+        """When the customer last wrote on ``platform``: in this case, or for WhatsApp from
+        their number in any case (its window belongs to the customer)."""
+        found = webhooks_q.last_inbound_at(cur, case_id, platform)
+        if platform == "whatsapp" and address:
+            other = webhooks_q.last_inbound_from(cur, platform, address)
+            found = max((t for t in (found, other) if t is not None), default=None)
+        return found
+
     def _choose_channel(
-        self, case: CaseRow, action: str, channel: str, updates: dict[str, Any]
+        self,
+        case: CaseRow,
+        action: str,
+        channel: str,
+        updates: dict[str, Any],
+        reach: customers.Reach | None = None,
     ) -> CaseRow:
         """The case as it reads with ``channel`` chosen as its private channel (the change goes
-        in ``updates``); the customer's address there starts empty unless it is the same one."""
+        in ``updates``); the customer's address there is the one they can be reached at
+        (``reach``), else it starts empty unless it is the same channel."""
         if action not in ("acknowledge", "private_message"):
             raise CaseError(
                 f"a private channel is chosen when acknowledging or messaging, not on {action}",
@@ -294,15 +312,39 @@ class CaseService:
             )
         if channel == self.replies.channel_of(case):
             return case
+        if reach is not None and reach.channel == channel:
+            return self._reach_there(case, reach, updates)
         updates.update(private_channel=channel, private_conversation=None)
         return replace(case, private_channel=channel, private_conversation=None)
+
+    def _reach(self, case_id: str, now: datetime) -> customers.Reach | None:
+        """Where this case's customer can be reached in private now, when the agent did not
+        choose and the case has no private channel yet (customers.reachable)."""
+        with self.store.read() as cur:
+            case = get_case(cur, case_id)
+        if case.private_channel is not None or case.author_key is None:
+            return None
+        reach = customers.reachable(self.store, case.author_key, now)
+        if reach is None or reach.channel not in self.replies.channels(case.platform):
+            return None
+        return reach
+
+    def _reach_there(
+        self, case: CaseRow, reach: customers.Reach, updates: dict[str, Any]
+    ) -> CaseRow:
+        """The case continued where its customer can be reached: that channel, that address."""
+        updates.update(private_channel=reach.channel, private_conversation=reach.address)
+        return replace(case, private_channel=reach.channel, private_conversation=reach.address)
 
     def preview(self, case_id: str, action: str, channel: str | None = None) -> Preview:
         """What ``action`` would post, on ``channel`` when one is chosen."""
         with self.store.read() as cur:
             case = get_case(cur, case_id)
+        reach = self._reach(case_id, self.clock())
         if channel is not None:
-            case = self._choose_channel(case, action, channel, {})
+            case = self._choose_channel(case, action, channel, {}, reach)
+        elif reach is not None and action in ("acknowledge", "private_message"):
+            case = self._reach_there(case, reach, {})
         return self.compose(case, action)
 
     # -- actions ------------------------------------------------------------------------------
@@ -317,6 +359,8 @@ class CaseService:
         if not request.actor.strip():
             raise CaseError("say who takes the action (actor)", case_id=case_id)
         now = self.clock()
+        deflecting = action in ("acknowledge", "private_message")
+        reach = self._reach(case_id, now) if deflecting else None
         with self.store.transaction() as cur:
             case = get_case(cur, case_id)
             status = case.status
@@ -333,7 +377,9 @@ class CaseService:
             detail: dict[str, Any] = {}
             outbox_id: int | None = None
             if request.channel is not None:
-                case = self._choose_channel(case, action, request.channel, updates)
+                case = self._choose_channel(case, action, request.channel, updates, reach)
+            elif reach is not None:
+                case = self._reach_there(case, reach, updates)
             if action in lifecycle.POSTING_ACTIONS:
                 preview = self.compose(case, action, request.text, cur=cur)
                 outbox_id = self._enqueue(cur, case, preview, now)
@@ -543,6 +589,12 @@ class CaseService:
             webhooks_q.record_opt_in(cur, channel, address, at=message.created_at, case_id=case_id)
             if case_id is None:
                 return None
+            # Their number or address becomes an account of theirs, so an agent can link it to
+            # the case's author (pipeline/care/customers.py suggests it: same case).
+            name = message.raw.get("name")
+            people_q.remember_channel_account(
+                cur, channel, address, name=str(name) if name else None, at=message.created_at
+            )
             case = get_case(cur, case_id)
             if (case.private_channel, case.private_conversation) != (channel, address):
                 q.update(
@@ -641,6 +693,8 @@ class CaseService:
         case["sla"] = self.sla_status(case, self.clock())
         case["channels"] = self.replies.channels(case["platform"])
         case["windows"] = self._windows(case)
+        reach = self._reach(case_id, self.clock())
+        case["reachable"] = None if reach is None else asdict(reach)
         return found
 
     def _windows(self, case: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -658,7 +712,7 @@ class CaseService:
         if channel == "whatsapp" or (channel == "dm" and name is not None):
             on = "whatsapp" if channel == "whatsapp" else case["platform"]
             with self.store.read() as cur:
-                last = webhooks_q.last_inbound_at(cur, case["id"], on)
+                last = self._last_inbound(cur, case["id"], on, case.get("private_conversation"))
             window = windows.messaging("whatsapp" if channel == "whatsapp" else str(name), last,
                                        now=now)  # fmt: skip
             if window is not None:

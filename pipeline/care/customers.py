@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
+from pipeline.care import windows
 from pipeline.care.identity import Identity, extract_emails, suggest_links
 from pipeline.errors import CaseError, Conflict, NotFound
 from pipeline.records import utcnow
@@ -14,6 +16,7 @@ from pipeline.settings import Settings
 from pipeline.store import Cursor, Store
 from pipeline.store import cases as case_q
 from pipeline.store import people as q
+from pipeline.store import webhooks as webhooks_q
 
 Decision = Literal["linked", "rejected"]
 
@@ -126,10 +129,15 @@ def suggestions(
         authors = q.authors(cur)
         inbound = q.inbound_texts(cur)
         decided = q.decided_pairs(cur)
+        joined = q.case_conversations(cur)
     emails: dict[str, set[str]] = {}
     for author_key, text in inbound:
         emails.setdefault(author_key, set()).update(extract_emails(text))
+    for author in authors:  # an e-mail account is its own address
+        if author["platform"] == "email":
+            emails.setdefault(author["key"], set()).add(author["handle"])
     by_identity: dict[str, dict[str, Any]] = {}
+    identity_of: dict[str, str] = {}  # author key -> identity key (a page-scoped id or a handle)
     identities = []
     for author in authors:
         identity = Identity(
@@ -139,10 +147,20 @@ def suggestions(
             emails=tuple(sorted(emails.get(author["key"], ()))),
         )
         by_identity[identity.key] = author
+        identity_of[author["key"]] = identity.key
         identities.append(identity)
+    conversations = [
+        (identity_of[row["author_key"]], identity_of[row["account"]],
+         f"wrote on {row['channel']} about case {row['case_id']} (its reference or a reply)")
+        for row in joined
+        if row["author_key"] in identity_of and row["account"] in identity_of
+    ]  # fmt: skip
     known = {frozenset(pair) for pair in decided}
     result = []
-    for found in suggest_links(identities, min_confidence=min_confidence):
+    found_links = suggest_links(
+        identities, min_confidence=min_confidence, conversations=conversations
+    )
+    for found in found_links:
         a, b = by_identity[found.a], by_identity[found.b]
         if frozenset((a["key"], b["key"])) in known:
             continue
@@ -156,6 +174,44 @@ def suggestions(
         if len(result) >= limit:
             break
     return result
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a customer can be reached in private now, and why."""
+
+    channel: str  # whatsapp, email
+    address: str  # the WhatsApp number or e-mail address
+    reason: str
+    template_only: bool = False  # WhatsApp outside its window: approved templates only
+
+
+def reachable(store: Store, author_key: str, now: datetime) -> Reach | None:
+    """The private channel on which the customer behind ``author_key`` can be reached now,
+    among their linked accounts who wrote to us (opted in): WhatsApp inside its 24-hour window
+    first, then e-mail, then WhatsApp by template. None when none of their accounts is there."""
+    with store.read() as cur:
+        found = q.author(cur, author_key)
+        if found is None:
+            return None
+        keys = [author_key]
+        if found["customer_id"]:
+            keys = [a["key"] for a in q.customer_accounts(cur, found["customer_id"])]
+        accounts = [a for a in q.channel_accounts(cur, keys) if a["opted_in_at"] is not None]
+        last = {a["key"]: webhooks_q.last_inbound_from(cur, a["platform"], a["handle"])
+                for a in accounts}  # fmt: skip
+    choices: list[tuple[int, Reach]] = []
+    for account in accounts:
+        if account["platform"] == "whatsapp":
+            window = windows.messaging("whatsapp", last[account["key"]], now=now)
+            if window is not None and window.open:
+                choices.append((0, Reach("whatsapp", account["handle"], window.reason)))
+            else:
+                reason = "wrote on WhatsApp more than 24 hours ago: approved templates only"
+                choices.append((2, Reach("whatsapp", account["handle"], reason, True)))
+        elif account["platform"] == "email":
+            choices.append((1, Reach("email", account["handle"], "wrote to us by e-mail")))
+    return min(choices, key=lambda c: c[0])[1] if choices else None
 
 
 def set_shift(store: Store, settings: Settings, agent: str, *, on_shift: bool, actor: str) -> None:

@@ -28,6 +28,8 @@ WEIGHTS = {
     "handle": 0.6,  # the same handle after normalisation
     "handle_stem": 0.35,  # the same handle once trailing digits are dropped
     "name": 0.45,  # the same full name (two words or more)
+    # One account wrote on WhatsApp or by e-mail about the other's case (its reference, a reply).
+    "same_case": 0.9,
 }
 # A large group sharing one key (e.g. a common name) is not evidence about any pair in it.
 _MAX_GROUP = 20
@@ -101,12 +103,15 @@ def suggest_links(
     *,
     min_confidence: float = 0.5,
     known: Collection[frozenset[str]] = (),
+    conversations: Iterable[tuple[str, str, str]] = (),
 ) -> list[LinkSuggestion]:
     """Cross-platform link suggestions, strongest first.
 
     ``known`` holds pairs of keys already linked or rejected by an agent; they are not suggested
     again. Only accounts on different platforms are compared, and only those sharing a key
-    (email, handle, name), so this is fast on large author tables.
+    (email, handle, name), so this is fast on large author tables. ``conversations`` are pairs of
+    keys whose cases joined (a WhatsApp chat or an e-mail about the other's case), with the
+    sentence that says so.
     """
     people = {i.key: i for i in identities}
     groups: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -123,6 +128,11 @@ def suggest_links(
             reason = _describe(kind, value, people[a], people[b])
             if reason is not None:
                 evidence[(a, b)].setdefault(_signal(kind, people[a], people[b], value), reason)
+    for first, second, reason in conversations:
+        a, b = sorted((first, second))
+        comparable = a in people and b in people and people[a].platform != people[b].platform
+        if comparable and frozenset((a, b)) not in known:
+            evidence[(a, b)].setdefault("same_case", reason)
     suggestions = []
     for (a, b), signals in evidence.items():
         # a stem match adds nothing when the full handle already matches

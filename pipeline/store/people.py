@@ -101,6 +101,50 @@ def link(cur: Cursor, customer_id: str, keys: list[str], merged: list[str]) -> N
     )
 
 
+def remember_channel_account(
+    cur: Cursor, platform: str, address: str, *, name: str | None, at: datetime
+) -> str:
+    """The account of a customer who wrote on a private channel (a WhatsApp number, an e-mail
+    address), kept like an author so it can be linked to their other accounts; its key."""
+    handle = address.strip().lower()
+    key = f"{platform}:{handle}"
+    cur.execute(
+        """INSERT INTO authors (key, platform, handle, name, first_seen, last_seen)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET
+               last_seen = greatest(authors.last_seen, excluded.last_seen),
+               name = coalesce(excluded.name, authors.name)""",
+        [key, platform, handle, name, at, at],
+    )
+    return key
+
+
+def case_conversations(cur: Cursor) -> list[dict[str, Any]]:
+    """Cases a customer continued on WhatsApp or by e-mail: the case, its author's account and
+    the account on that channel."""
+    return rows(
+        cur,
+        """SELECT id AS case_id, author_key, private_channel AS channel,
+                  private_channel || ':' || lower(trim(private_conversation)) AS account
+           FROM cases WHERE private_channel IN ('whatsapp', 'email')
+             AND private_conversation IS NOT NULL AND author_key IS NOT NULL""",
+    )
+
+
+def channel_accounts(cur: Cursor, keys: list[str]) -> list[dict[str, Any]]:
+    """The WhatsApp and e-mail accounts among ``keys``, with when they opted in (first wrote to
+    us there; None if never)."""
+    return rows(
+        cur,
+        """SELECT a.key, a.platform, a.handle, o.opted_in_at
+           FROM authors a
+           LEFT JOIN channel_opt_ins o ON o.channel = a.platform AND o.address = a.handle
+           WHERE a.key IN (SELECT unnest(?)) AND a.platform IN ('whatsapp', 'email')
+           ORDER BY a.key""",
+        [keys],
+    )
+
+
 def inbound_texts(cur: Cursor) -> list[tuple[str, str]]:
     """(author key, text) of every private message customers sent."""
     found = cur.execute(

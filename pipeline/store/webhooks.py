@@ -146,6 +146,19 @@ def opted_in(cur: Cursor, channel: str, address: str) -> bool:
     return bool(found)
 
 
+def last_inbound_from(cur: Cursor, platform: str, address: str) -> datetime | None:
+    """When the customer at ``address`` last wrote on ``platform`` (WhatsApp, e-mail), in any of
+    their cases: WhatsApp's window is the customer's, not a case's."""
+    found = scalar(
+        cur,
+        """SELECT max(m.created_at) FROM messages m JOIN cases c ON c.id = m.case_id
+           WHERE m.direction = 'inbound' AND m.platform = ? AND c.private_channel = ?
+             AND lower(trim(c.private_conversation)) = ?""",
+        [platform, platform, address.strip().lower()],
+    )
+    return found if isinstance(found, datetime) else None
+
+
 def last_inbound_at(cur: Cursor, case_id: str, platform: str) -> datetime | None:
     """When the customer last wrote on ``platform`` in this case (for messaging windows)."""
     found = scalar(
