@@ -352,6 +352,26 @@ def sla_badge(case: dict[str, Any], at: datetime | None = None) -> str:
     return f":{colour}-badge[:material/{icon}: {escape_markdown(label)}]"
 
 
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)?\s*[kKmM%]?")
+
+
+def reason_labels(row: dict[str, Any], language: str | None = None) -> list[str]:
+    """Each urgency reason named in the reader's language by its risk category, with the
+    reason's figures ("model: complaint (0.81)" -> "Queja (modelo) 0.81"); a reason whose category
+    has no name yet is shown as the service wrote it."""
+    reasons = [str(r) for r in row.get("urgency_reasons") or []]
+    keys = list(row.get("urgency_categories") or [])
+    named = []
+    for i, reason in enumerate(reasons):
+        key = f"risk_{keys[i]}" if i < len(keys) else ""
+        if key not in STRINGS:
+            named.append(reason)
+            continue
+        figures = " ".join(_FIGURE.findall(reason.split(":", 1)[-1]))
+        named.append(f"{t(key, language or lang())} {figures}".strip())
+    return named
+
+
 def status_label(status: Any, language: str | None = None) -> str:
     """A case status in the reader's language ("in_private" -> "En privado")."""
     key = f"status_{status}"

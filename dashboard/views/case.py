@@ -93,7 +93,7 @@ def _header(case: dict[str, Any]) -> None:
             (tr("platform"), f"{case.get('platform')} · {case.get('lang') or '?'}"),
         ]
     )
-    reasons = case.get("urgency_reasons") or []
+    reasons = ui.reason_labels(case)
     if reasons:
         st.caption(ui.escape_markdown(f"{tr('reasons')}: {', '.join(reasons)}"))
     for window in case.get("windows") or []:
@@ -332,8 +332,8 @@ def _scores(mention: dict[str, Any]) -> None:
             )
         ]
     )
-    for reason in mention.get("urgency_reasons") or []:
-        st.caption("• " + ui.escape_markdown(str(reason)))
+    for reason in ui.reason_labels(mention):
+        st.caption("• " + ui.escape_markdown(reason))
 
 
 def event_label(action: Any) -> str:

@@ -134,7 +134,7 @@ def _rows(items: list[dict[str, Any]]) -> tuple[pd.DataFrame, list[str]]:
                 tr("team"): " / ".join(p for p in (case.get("team"), case.get("level")) if p),
                 tr("assignee"): case.get("assignee") or "",
                 tr("col_author"): case.get("author"),
-                tr("col_reasons"): ", ".join(case.get("urgency_reasons") or []),
+                tr("col_reasons"): ", ".join(ui.reason_labels(case)),
                 tr("col_opened"): ui.parse_time(case.get("opened_at")),
             }
         )

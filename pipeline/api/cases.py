@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.access import audit
 from pipeline.access.roles import Principal
+from pipeline.analytics.risks import category
 from pipeline.api.deps import Limit, Offset, ServiceDep, Urgency
 from pipeline.api.policy import PrincipalDep
 from pipeline.care import lifecycle
@@ -79,13 +80,25 @@ def list_cases(
     now = service.clock()
     for item in items:  # where each clock stands, in its team's business hours and warning time
         item["sla"] = service.cases.sla_status(item, now)
+        with_categories(item)
     return {"items": items, "total": total}
+
+
+def with_categories(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with ``urgency_categories``: each urgency reason's risk category key, in order
+    (what the dashboard names in the reader's language; pipeline/analytics/risks.py)."""
+    row["urgency_categories"] = [category(str(r))[0] for r in row.get("urgency_reasons") or []]
+    return row
 
 
 @router.get("/cases/{case_id}")
 def get_case(case_id: str, service: ServiceDep, principal: PrincipalDep) -> dict[str, Any]:
     check_case(service, principal, case_id)
-    return service.cases.detail(case_id)
+    found = service.cases.detail(case_id)
+    with_categories(found["case"])
+    if isinstance(found.get("mention"), dict):
+        with_categories(found["mention"])
+    return found
 
 
 @router.get("/cases/{case_id}/preview/{action}")

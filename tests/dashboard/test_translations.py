@@ -98,6 +98,19 @@ def test_a_page_speaks_only_the_readers_language(
     assert not raw, f"{page} in {lang} shows raw statuses {sorted(set(raw))}"
 
 
+def test_urgency_reasons_are_named_in_the_readers_language(live_api: LiveApi) -> None:
+    case = next(
+        c for c in live_api.get("/cases", open="true", limit=200)["items"]
+        if c["urgency_reasons"] == ["outage"]
+    )  # fmt: skip
+    assert case["urgency_categories"] == ["outage"]
+    for lang, named in (("es", "Caída del servicio"), ("en", "Outage")):
+        at = open_page(dashboard(live_api, "ada", lang=lang).run(), "case", id=case["id"])
+        assert f": {named}" in texts(at), lang  # "Motivos: Caída del servicio"
+    table = open_page(dashboard(live_api, "ada", lang="es").run(), "queue").dataframe[0].value
+    assert "Caída del servicio" in set(table["Motivos"])
+
+
 def test_the_check_finds_english_in_a_spanish_page() -> None:
     """The check itself: an English phrase of ours is foreign to Spanish, a shared word is not."""
     spanish = foreign("es")
