@@ -466,6 +466,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "signal_handle": ("el mismo nombre de usuario", "the same handle"),
     "signal_handle_stem": ("nombres de usuario parecidos", "similar handles"),
     "signal_name": ("el mismo nombre completo", "the same full name"),
+    "window_reason_used": ("ya se usó con este comentario", "already used for this comment"),
+    "window_reason_expired": (
+        "han pasado más de 7 días desde el comentario",
+        "more than 7 days after the comment",
+    ),
+    "window_reason_not_written": (
+        "el cliente aún no ha escrito por este canal",
+        "the customer has not written on this channel yet",
+    ),
+    "window_reason_closed": (
+        "se cerró el plazo desde su último mensaje",
+        "the time allowed since their last message has passed",
+    ),
     "reachable_now": (
         "Se le puede escribir ahora por {channel} ({address}): es una cuenta suya vinculada.",
         "They can be reached now on {channel} ({address}), a linked account of theirs.",

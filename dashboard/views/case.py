@@ -11,6 +11,7 @@ import streamlit as st  # noqa: TID253 - the dashboard is the one place streamli
 
 from dashboard import customer, inbox, ui
 from dashboard.client import ApiError, NotSignedIn
+from dashboard.i18n import STRINGS
 from dashboard.ui import tr
 
 POSTING = ("acknowledge", "private_message", "close_public")
@@ -110,7 +111,10 @@ def _window(window: dict[str, Any]) -> None:
             ":material/timer: " + tr("window_open", name=name, left=left, at=ui.when(closes))
         )
     else:
-        reason = ui.escape_markdown(str(window.get("reason") or ""))
+        code = f"window_reason_{window.get('code')}"
+        reason = (
+            tr(code) if code in STRINGS else ui.escape_markdown(str(window.get("reason") or ""))
+        )
         key = "window_template_only" if window.get("template_only") else "window_closed"
         st.caption(":material/timer_off: " + tr(key, name=name, reason=reason))
 

@@ -719,7 +719,7 @@ class CaseService:
                 found.append(window)
         return [
             {"kind": w.kind, "channel": w.channel, "open": w.open, "closes_at": w.closes_at,
-             "reason": w.reason, "template_only": w.template_only}
+             "reason": w.reason, "code": w.code, "template_only": w.template_only}
             for w in found
         ]  # fmt: skip
 

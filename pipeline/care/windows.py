@@ -38,6 +38,8 @@ class Window:
     closes_at: datetime | None
     reason: str
     template_only: bool = False  # WhatsApp outside its window: approved templates only
+    # Why, as a stable code a reader's language names: used, expired, not_written, open, closed.
+    code: str = "open"
 
     def left(self, now: datetime) -> timedelta | None:
         return None if self.closes_at is None else max(self.closes_at - now, timedelta(0))
@@ -51,11 +53,14 @@ def private_reply(
         return None
     closes = comment_at + PRIVATE_REPLY_WINDOW
     if used:
-        return Window("private_reply", platform, False, closes, "already used for this comment")
+        return Window(
+            "private_reply", platform, False, closes, "already used for this comment", code="used"
+        )
     if now >= closes:
         return Window(
-            "private_reply", platform, False, closes, "more than 7 days after the comment"
-        )
+            "private_reply", platform, False, closes, "more than 7 days after the comment",
+            code="expired",
+        )  # fmt: skip
     return Window("private_reply", platform, True, closes, "one message, within 7 days")
 
 
@@ -75,6 +80,7 @@ def messaging(
         closes = None
         reason = "the customer has not written on this channel yet"
         is_open = False
+        code = "not_written"
     else:
         closes = last_inbound_at + length
         is_open = now < closes
@@ -84,7 +90,8 @@ def messaging(
             if is_open
             else f"more than {hours} h since the customer's last message"
         )
+        code = "open" if is_open else "closed"
     if channel == "whatsapp" and not is_open:
         return Window("messaging", channel, False, closes, reason + "; send an approved template",
-                      template_only=True)  # fmt: skip
-    return Window("messaging", channel, is_open, closes, reason)
+                      template_only=True, code=code)  # fmt: skip
+    return Window("messaging", channel, is_open, closes, reason, code=code)

@@ -37,3 +37,20 @@ def test_whatsapp_outside_its_window_takes_only_templates() -> None:
     assert outside is not None and not outside.open and outside.template_only
     assert "template" in outside.reason
     assert windows.messaging("email", T0, now=T0 + timedelta(days=30)) is None
+
+
+def test_each_closed_window_says_why_with_a_code_a_reader_can_have_translated() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline.care import windows
+
+    now = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    used = windows.private_reply("facebook", now - timedelta(days=1), used=True, now=now)
+    late = windows.private_reply("facebook", now - timedelta(days=8), used=False, now=now)
+    never = windows.messaging("messenger", None, now=now)
+    gone = windows.messaging("whatsapp", now - timedelta(hours=25), now=now)
+    fresh = windows.messaging("whatsapp", now - timedelta(hours=1), now=now)
+    assert [w.code for w in (used, late, never, gone, fresh)] == [  # type: ignore[union-attr]
+        "used", "expired", "not_written", "closed", "open",
+    ]  # fmt: skip
+    assert gone is not None and gone.template_only and not gone.open
