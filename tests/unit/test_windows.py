@@ -40,11 +40,7 @@ def test_whatsapp_outside_its_window_takes_only_templates() -> None:
 
 
 def test_each_closed_window_says_why_with_a_code_a_reader_can_have_translated() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from pipeline.care import windows
-
-    now = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    now = T0
     used = windows.private_reply("facebook", now - timedelta(days=1), used=True, now=now)
     late = windows.private_reply("facebook", now - timedelta(days=8), used=False, now=now)
     never = windows.messaging("messenger", None, now=now)
