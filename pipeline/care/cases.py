@@ -87,6 +87,35 @@ def customer_case(
     return found[0] if found else None
 
 
+class Desk:
+    """Who may take a case now, within one transaction: each team's open cases per agent, its
+    round-robin position and the shift overrides, read once and kept up to date as cases are
+    given out (triage opens a batch of cases this way)."""
+
+    def __init__(self, cur: Cursor) -> None:
+        self.cur = cur
+        self.shifts: dict[str, bool] | None = None
+        self.loads: dict[str, dict[str, int]] = {}
+        self.last: dict[str, str | None] = {}
+
+    def choose(self, team: TeamSettings, lang: str | None) -> routing.Assignment | None:
+        """The least-loaded on-shift agent of ``team`` who speaks ``lang``; ties round-robin."""
+        if self.shifts is None:
+            self.shifts = people_q.shift_overrides(self.cur)
+        if team.name not in self.loads:
+            self.loads[team.name] = q.open_loads(self.cur, team.name)
+            self.last[team.name] = q.last_assignee(self.cur, team.name)
+        loads = self.loads[team.name]
+        assignment = routing.choose_agent(
+            team, routing.CaseFacts(language=lang), loads, last_assigned=self.last[team.name],
+            shifts=self.shifts,
+        )  # fmt: skip
+        if assignment is not None:
+            loads[assignment.agent] = loads.get(assignment.agent, 0) + 1
+            self.last[team.name] = assignment.agent
+        return assignment
+
+
 class CaseService:
     """Takes case actions on behalf of agents, community managers and the pipeline."""
 
@@ -98,11 +127,18 @@ class CaseService:
 
     # -- opening ------------------------------------------------------------------------------
     def open_or_join(
-        self, cur: Cursor, mention: ScoredMention, *, rule: RuleSettings, team: TeamSettings
+        self,
+        cur: Cursor,
+        mention: ScoredMention,
+        *,
+        rule: RuleSettings,
+        team: TeamSettings,
+        desk: Desk | None = None,
     ) -> str:
         """Triage's decision, carried out in the caller's transaction: join the customer's open
         case (reopening it when it was solved) or open a new one for ``team`` with its SLA
-        clocks. Returns the new case id, "reopened" or "attached"."""
+        clocks. Returns the new case id, "reopened" or "attached". ``desk`` carries the agents'
+        loads from one case to the next when the caller opens several in one transaction."""
         now = self.clock()
         existing = customer_case(
             cur, mention.platform, author_key=mention.author_key, handle=mention.author,
@@ -112,7 +148,7 @@ class CaseService:
             return self._join(cur, existing, mention, rule, now)
         calendar = sla.BusinessCalendar.from_team(team)
         opened = max(mention.created_at, now)
-        assignment = self._choose_agent(cur, team, mention.lang)
+        assignment = (desk or Desk(cur)).choose(team, mention.lang)
         case = q.NewCase(
             id=q.next_id(cur), brand=mention.brand, platform=mention.platform, lang=mention.lang,
             author_key=mention.author_key, author=mention.author, mention_key=mention.key,
@@ -169,18 +205,6 @@ class CaseService:
             to_status=status, detail=detail, at=now,
         )  # fmt: skip
         return "attached"
-
-    def _choose_agent(
-        self, cur: Cursor, team: TeamSettings, lang: str | None
-    ) -> routing.Assignment | None:
-        """Least-loaded on-shift agent who speaks the language; ties round-robin."""
-        return routing.choose_agent(
-            team,
-            routing.CaseFacts(language=lang),
-            q.open_loads(cur, team.name),
-            last_assigned=q.last_assignee(cur, team.name),
-            shifts=people_q.shift_overrides(cur),
-        )
 
     def dispatch_waiting(self) -> int:
         """Give the cases that opened while nobody could take them (everyone off shift or full)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipeline.care import routing
-from pipeline.care.cases import CaseService
+from pipeline.care.cases import CaseService, Desk
 from pipeline.errors import ConfigError, StorageError
 from pipeline.fold import fold
 from pipeline.records import utcnow
@@ -74,6 +74,28 @@ def choose_team(settings: Settings, rule: RuleSettings, mention: ScoredMention) 
     return routing.choose_team(settings.teams, facts) or settings.teams[0]
 
 
+def _one_by_one(
+    store: Store,
+    cases: CaseService,
+    flagged: list[tuple[ScoredMention, RuleSettings, TeamSettings]],
+    result: TriageResult,
+    clock: Callable[[], datetime],
+) -> list[str]:
+    """Each flagged mention in its own transaction; the ones that fail are set aside."""
+    outcomes = []
+    for mention, rule, team in flagged:
+        try:
+            with store.transaction() as cur:
+                outcomes.append(cases.open_or_join(cur, mention, rule=rule, team=team))
+                q.mark_triaged(cur, [mention.key])
+        except (StorageError, ConfigError):
+            raise
+        except Exception as exc:  # a bug this mention trips: set it aside, go on with the rest
+            set_aside.hold(store, mention.key, stage="triage", exc=exc, now=clock())
+            result.set_aside += 1
+    return outcomes
+
+
 def triage_pending(
     store: Store,
     settings: Settings,
@@ -82,13 +104,16 @@ def triage_pending(
     clock: Callable[[], datetime] = utcnow,
     batch: int = 200,
 ) -> TriageResult:
-    """Triage up to ``batch`` scored mentions; each flagged one in its own transaction."""
+    """Triage up to ``batch`` scored mentions. The flagged ones open or join their cases in one
+    transaction; if one of them trips a bug, that transaction is undone and each is tried in
+    its own, so the culprit is set aside and the others go on."""
     cases = cases or CaseService(store, settings, clock=clock)
     result = TriageResult()
     own = settings.own_brands()
     with store.read() as cur:
         pending = q.awaiting_triage(cur, batch)
     ignored: list[str] = []
+    flagged: list[tuple[ScoredMention, RuleSettings, TeamSettings]] = []
     # Our own replies come back from platform searches: they never open cases.
     ours = {fold(h).lstrip("@").removeprefix("u/") for b in settings.brands for h in b.handles}
     # Backfilled history is for listening, not for the queue; press articles have no customer
@@ -107,16 +132,24 @@ def triage_pending(
             if rule is None or rule.action == "ignore":
                 ignored.append(mention.key)
                 continue
-            team = choose_team(settings, rule, mention)
-            with store.transaction() as cur:
-                outcome = cases.open_or_join(cur, mention, rule=rule, team=team)
-                q.mark_triaged(cur, [mention.key])
-        except (StorageError, ConfigError):
-            raise  # the store or the settings, not this mention: the whole stage retries
+            flagged.append((mention, rule, choose_team(settings, rule, mention)))
+        except ConfigError:
+            raise  # the settings, not this mention: the whole stage retries
         except Exception as exc:  # a bug this mention trips: set it aside, go on with the rest
             set_aside.hold(store, mention.key, stage="triage", exc=exc, now=clock())
             result.set_aside += 1
-            continue
+    outcomes: list[str] = []
+    try:
+        with store.transaction() as cur:
+            desk = Desk(cur)
+            for mention, rule, team in flagged:
+                outcomes.append(cases.open_or_join(cur, mention, rule=rule, team=team, desk=desk))
+            q.mark_triaged(cur, [mention.key for mention, _, _ in flagged])
+    except (StorageError, ConfigError):
+        raise  # the store or the settings, not a mention: the whole stage retries
+    except Exception:
+        outcomes = _one_by_one(store, cases, flagged, result, clock)
+    for outcome in outcomes:
         if outcome == "reopened":
             result.reopened += 1
         elif outcome == "attached":

@@ -115,3 +115,30 @@ def test_triage_sets_aside_the_mention_it_breaks_on_and_opens_the_others(
     result = triage_pending(store, example_settings)
     assert len(result.opened) == 2 and result.set_aside == 1
     assert _stages(store)["x:1"] == "set_aside"
+
+
+def test_a_mention_that_breaks_opening_its_case_is_set_aside_and_the_batch_still_opens(
+    store, example_settings, monkeypatch
+):
+    """Triage opens a batch in one transaction; a bug on one mention undoes it, and each is
+    tried again alone: the others' cases open once, the culprit is set aside."""
+    from pipeline.care.cases import CaseService
+
+    for i in range(4):
+        seed_scored(store, native_id=str(i), text=f"Orbita sin fibra {i}", author=f"c{i}",
+                    urgency_level=2)  # fmt: skip
+    real = CaseService.open_or_join
+
+    def open_or_join(self, cur, mention, **kw):
+        if mention.key == "x:2":
+            raise ValueError("a bug in opening")
+        return real(self, cur, mention, **kw)
+
+    monkeypatch.setattr(CaseService, "open_or_join", open_or_join)
+    result = triage_pending(store, example_settings)
+    assert len(result.opened) == 3 and result.set_aside == 1
+    stages = _stages(store)
+    assert stages["x:2"] == "set_aside" and stages["x:0"] == stages["x:3"] == "triaged"
+    with store.read() as cur:
+        opened = [r["mention_key"] for r in rows(cur, "SELECT mention_key FROM cases")]
+    assert sorted(opened) == ["x:0", "x:1", "x:3"]  # once each: the undone batch left nothing
