@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.access.roles import scoped_brand
 from pipeline.analytics.overview import SPIKE_HISTORY, summarise
-from pipeline.api.deps import competitors, get_store
+from pipeline.api.deps import Moment, competitors, get_store
 from pipeline.api.policy import current_principal
 from pipeline.errors import BadRequest
 from pipeline.records import utc
@@ -49,8 +48,8 @@ def brand_names(brands: dict[str, list[str]]) -> list[str]:
 class ListeningQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime | None = Field(None, description="from this time (inclusive), ISO 8601")
-    until: datetime | None = Field(None, description="up to this time (exclusive), ISO 8601")
+    since: Moment | None = Field(None, description="from this time (inclusive), ISO 8601")
+    until: Moment | None = Field(None, description="up to this time (exclusive), ISO 8601")
     brand: str | None = Field(None, pattern=_NAME)
     platform: str | None = Field(None, pattern=_NAME)
     lang: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$|^und$")

@@ -20,7 +20,7 @@ from pipeline.api.aggregates import (
     get_brands,
     resolve_brand,
 )
-from pipeline.api.deps import get_store
+from pipeline.api.deps import Moment, get_store
 from pipeline.api.policy import current_principal
 from pipeline.errors import BadRequest, NotFound
 from pipeline.records import utc, utcnow
@@ -62,8 +62,8 @@ class CrisisQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     brand: str | None = Field(None, pattern=_NAME)
-    start: datetime | None = Field(None, description="window start (inclusive), ISO 8601")
-    end: datetime | None = Field(None, description="window end (exclusive), ISO 8601")
+    start: Moment | None = Field(None, description="window start (inclusive), ISO 8601")
+    end: Moment | None = Field(None, description="window end (exclusive), ISO 8601")
     alert: int | None = Field(None, ge=1, le=2**62, description="an alert id instead of a window")
     limit: int = Field(50, ge=1, le=200, description="how many mentions (at most 200)")
 

@@ -168,6 +168,10 @@ def test_a_brand_limited_user_reads_only_their_brand(seeded):
         ("/listening/themes", {"limit": 0}),
         ("/listening/themes", {"limit": 51}),
         ("/listening/themes", {"since": "yesterday"}),
+        # year 1: the period before it would not exist (found by the API fuzz test)
+        ("/listening/themes", {"since": "0001-01-01T00:00:00Z"}),
+        ("/aggregates/overview", {"until": "9999-12-31T00:00:00Z"}),
+        ("/listening/crisis", {"start": "0001-01-01T00:00:00Z", "end": "0001-01-02T00:00:00Z"}),
         ("/listening/authors", {"brand": "<script>"}),
         ("/listening/risks", {"bucket": "week"}),
         ("/listening/alerts", {"limit": 1000}),
