@@ -346,6 +346,27 @@ def event_label(action: Any) -> str:
     return _label("event", action) if named == str(action or "") else named
 
 
+def _detail(extra: Any) -> str:
+    """An event's detail as a person reads it: the message when there is one, else its values
+    ("complaint · atencion-es · country · lucia")."""
+    if not extra:
+        return ""
+    if not isinstance(extra, dict):
+        return str(extra)
+    if extra.get("text"):
+        return str(extra["text"])
+    values = []
+    for value in extra.values():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            value = json.dumps(value, ensure_ascii=False)
+        values.append(str(value))
+    return " · ".join(values)
+
+
 def _timeline(detail: dict[str, Any]) -> None:
     events = detail.get("events", [])
     st.subheader(tr("timeline"), anchor=False)
@@ -363,11 +384,7 @@ def _timeline(detail: dict[str, Any]) -> None:
                 tr("col_who"): event.get("actor"),
                 tr("col_action"): event_label(event.get("action")),
                 tr("col_change"): change,
-                tr("col_detail"): (
-                    "" if not extra
-                    else extra if isinstance(extra, str)
-                    else json.dumps(extra, ensure_ascii=False)
-                ),
+                tr("col_detail"): _detail(extra),
             }
         )  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="case_timeline")

@@ -70,6 +70,9 @@ def test_a_case_goes_from_new_to_closed_publicly_and_back(app: AppTest, live_api
     assert {"Acknowledge publicly", "Private message", "Resolve", "Close publicly"} <= set(
         timeline["Action"]
     )
+    # The detail is what was said, not a JSON dump.
+    assert "Es el 600 000 000" in set(timeline["Detail"])
+    assert not any(str(d).startswith("{") for d in timeline["Detail"])
     # Each step is recorded under the person signed in: nobody types a name any more.
     events = detail_of(live_api, case_id)["events"]
     worked = [e for e in events if e["action"] in ("acknowledge", "private_message", "resolve",
