@@ -88,7 +88,11 @@ def _previous(f: Filters) -> Filters | None:
     if f.since is None:
         return None
     until = f.until or utcnow()
-    return Filters(f.since - (until - f.since), f.since, f.brand, f.platform, f.lang)
+    try:
+        start = f.since - (until - f.since)
+    except OverflowError:  # a period of thousands of years has nothing before it to compare
+        return None
+    return Filters(start, f.since, f.brand, f.platform, f.lang)
 
 
 def _themes(cur: Cursor, f: Filters, brands: dict[str, list[str]], limit: int) -> dict[str, Any]:

@@ -162,6 +162,15 @@ def test_a_brand_limited_user_reads_only_their_brand(seeded):
     assert risks["categories"] == []
 
 
+def test_a_period_of_thousands_of_years_has_no_previous_period_to_grow_from(seeded):
+    client, _, _ = seeded
+    answer = client.get(
+        "/listening/themes",
+        params={"since": "1970-01-01T00:00:00Z", "until": "8999-01-01T00:00:00Z"},
+    )
+    assert answer.status_code == 200, answer.text  # found by the API fuzz test: it was a 500
+
+
 @pytest.mark.parametrize(
     ("path", "params"),
     [
