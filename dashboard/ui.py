@@ -10,6 +10,7 @@ from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
+import pandas as pd
 import streamlit as st  # noqa: TID253 - the dashboard is the one place streamlit belongs
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, format_timedelta, get_datetime_format
@@ -219,6 +220,15 @@ def parse_time(value: Any) -> datetime | None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def frame(items: list[dict[str, Any]], *times: str) -> pd.DataFrame:
+    """The API's rows as a table, the columns ``times`` (those present) read as UTC moments."""
+    table = pd.DataFrame(items)
+    for column in times:
+        if column in table and not table.empty:
+            table[column] = pd.to_datetime(table[column], utc=True, format="ISO8601")
+    return table
 
 
 # The locale used when the browser's own is in another language than the one the reader chose.

@@ -192,13 +192,11 @@ def _people() -> None:
 
 
 def _audit_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(items)
+    frame = ui.frame(items, "happened_at")
     if "detail" in frame:
         frame["detail"] = frame["detail"].map(
             lambda d: d if d is None or isinstance(d, str) else json.dumps(d, ensure_ascii=False)
         )
-    if "happened_at" in frame:
-        frame["happened_at"] = pd.to_datetime(frame["happened_at"], utc=True, format="ISO8601")
     return frame
 
 

@@ -16,13 +16,6 @@ from dashboard.ui import tr
 _WINDOW = ("brand", "start", "end", "alert")
 
 
-def _frame(items: list[dict[str, Any]], time_column: str | None = None) -> pd.DataFrame:
-    frame = pd.DataFrame(items)
-    if time_column and not frame.empty:
-        frame[time_column] = pd.to_datetime(frame[time_column], utc=True, format="ISO8601")
-    return frame
-
-
 def _timeline(points: pd.DataFrame) -> tuple[Any, Any]:
     """Hourly volume (the window's hours darker) over the baseline's mean, and the negative share
     over the baseline's share."""
@@ -214,7 +207,7 @@ def main() -> None:
     )
     cols[3].metric(tr("crisis_cases_title"), data["cases_total"])
 
-    points = _frame(data["timeline"], "hour")
+    points = ui.frame(data["timeline"], "hour")
     if points.empty or summary["mentions"] == 0:
         st.info(tr("crisis_quiet"), icon=":material/info:")
     else:

@@ -92,7 +92,7 @@ def _filters() -> dict[str, Any]:
 
 
 def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(items)
+    frame = ui.frame(items, "created_at")
     keep = [
         c
         for c in ("created_at", "platform", "brand", "lang", "author", "text", "sentiment",
@@ -100,8 +100,6 @@ def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
         if c in frame
     ]  # fmt: skip
     frame = frame[keep]
-    if "created_at" in frame:
-        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
     if "sentiment" in frame:
         frame["sentiment"] = frame["sentiment"].map(lambda v: tr(v) if v in SENTIMENTS else v)
     if "urgency_level" in frame:

@@ -15,13 +15,6 @@ from dashboard.i18n import STRINGS
 from dashboard.ui import tr
 
 
-def _frame(items: list[dict[str, Any]], time_column: str | None = None) -> pd.DataFrame:
-    frame = pd.DataFrame(items)
-    if time_column and not frame.empty:
-        frame[time_column] = pd.to_datetime(frame[time_column], utc=True, format="ISO8601")
-    return frame
-
-
 def _volume_chart(volume: pd.DataFrame, spikes: pd.DataFrame) -> Any:
     by_platform = volume.groupby(["bucket", "platform"], as_index=False)["mentions"].sum()
     bars = (
@@ -204,7 +197,7 @@ def _risks(filters: dict[str, Any], bucket: str) -> None:
         st.caption(tr("risks_none"))
         return
     names = {c["key"]: risk_label(c) for c in data["categories"]}
-    series = _frame(data["series"], "bucket")
+    series = ui.frame(data["series"], "bucket")
     series["category"] = series["category"].map(names)
     st.altair_chart(
         alt.Chart(series)
@@ -255,11 +248,11 @@ def main() -> None:
     cols[2].metric(tr("m_spikes"), len(data["spikes"]))
     cols[3].metric(tr("m_open_cases"), open_cases)
 
-    volume = _frame(data["volume"], "bucket")
+    volume = ui.frame(data["volume"], "bucket")
     if volume.empty:
         st.info(tr("none_yet"))
         return
-    spikes = _frame(data["spikes"], "start")
+    spikes = ui.frame(data["spikes"], "start")
 
     left, right = st.columns([3, 2])
     with left:
@@ -305,7 +298,7 @@ def main() -> None:
             width="stretch",
         )
 
-    sentiment = _frame(data["sentiment"], "bucket")
+    sentiment = ui.frame(data["sentiment"], "bucket")
     if not sentiment.empty:
         stacked, net_line = _sentiment_charts(sentiment)
         left, right = st.columns(2)
@@ -316,8 +309,8 @@ def main() -> None:
             st.subheader(tr("net_title"))
             st.altair_chart(net_line, width="stretch")
 
-    brand_sentiment = _frame(data.get("brand_sentiment", []), "bucket")
-    sov_time = _frame(data.get("share_of_voice_over_time", []), "bucket")
+    brand_sentiment = ui.frame(data.get("brand_sentiment", []), "bucket")
+    sov_time = ui.frame(data.get("share_of_voice_over_time", []), "bucket")
     if not brand_sentiment.empty:
         left, right = st.columns(2)
         with left:
@@ -330,14 +323,14 @@ def main() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(tr("terms_title"))
-        terms = _frame(data["negative_terms"])
+        terms = ui.frame(data["negative_terms"])
         if terms.empty:
             st.caption(tr("none_yet"))
         else:
             st.altair_chart(_bar(terms, "term", tr("term")), width="stretch")
     with right:
         st.subheader(tr("sov_title"))
-        sov = _frame(data["share_of_voice"])
+        sov = ui.frame(data["share_of_voice"])
         if sov.empty:
             st.caption(tr("none_yet"))
         else:
@@ -356,11 +349,11 @@ def main() -> None:
     with left:
         st.subheader(tr("platforms_title"))
         st.altair_chart(
-            _bar(_frame(data["platforms"]), "platform", tr("platform")), width="stretch"
+            _bar(ui.frame(data["platforms"]), "platform", tr("platform")), width="stretch"
         )
     with right:
         st.subheader(tr("languages_title"))
-        st.altair_chart(_bar(_frame(data["languages"]), "lang", tr("lang")), width="stretch")
+        st.altair_chart(_bar(ui.frame(data["languages"]), "lang", tr("lang")), width="stretch")
 
     _themes(filters)
     _authors(filters)

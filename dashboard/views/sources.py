@@ -48,11 +48,8 @@ def main() -> None:
     if not sources:
         st.info(tr("none_yet"))
         return
-    frame = pd.DataFrame(sources)
+    frame = ui.frame(sources, "last_run_at", "last_success_at", "last_error_at", "next_run_at")
     frame.insert(0, "health", [_health(r) for r in sources])
-    for column in ("last_run_at", "last_success_at", "last_error_at", "next_run_at"):
-        if column in frame:
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     if "rate_limit" in frame:
         frame["rate_limit"] = frame["rate_limit"].map(
             lambda v: v if v is None or isinstance(v, str) else json.dumps(v)
