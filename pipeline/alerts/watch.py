@@ -158,9 +158,12 @@ class AlertWatcher:
 
     def _urgent_cases(self, now: datetime) -> list[Alert]:
         with self.store.read() as cur:
+            # An alert that failed to go out is tried again RETRY_AFTER later, MAX_ATTEMPTS in all.
             found = alert_store.urgent_cases_not_alerted(
-                cur, min_level=self.settings.alerts.min_urgency_level, since=now - timedelta(days=1)
-            )
+                cur, min_level=self.settings.alerts.min_urgency_level,
+                since=now - timedelta(days=1), retry_before=now - RETRY_AFTER,
+                max_attempts=MAX_ATTEMPTS,
+            )  # fmt: skip
             evidence = {
                 case.id: alert_store.mention_excerpt(cur, case.mention_key) for case in found
             }

@@ -71,15 +71,25 @@ def last_sent(cur: Cursor, dedupe_key: str) -> datetime | None:
     return found
 
 
-def urgent_cases_not_alerted(cur: Cursor, *, min_level: int, since: datetime) -> list[UrgentCase]:
-    """Cases opened after ``since`` with urgency at least ``min_level`` and no alert yet."""
+def urgent_cases_not_alerted(
+    cur: Cursor,
+    *,
+    min_level: int,
+    since: datetime,
+    retry_before: datetime | None = None,
+    max_attempts: int = 1,
+) -> list[UrgentCase]:
+    """Cases opened after ``since`` with urgency at least ``min_level`` and no alert yet, or
+    whose alerts all failed, the last before ``retry_before``, fewer than ``max_attempts``."""
     found = rows(
         cur,
         """SELECT c.id, c.urgency_level, c.urgency_reasons, c.mention_key, c.team, c.brand
            FROM cases c WHERE c.urgency_level >= ? AND c.opened_at > ?
-           AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.dedupe_key = 'urgent_case:' || c.id)
+           AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.dedupe_key = 'urgent_case:' || c.id
+                           AND (a.status <> 'failed' OR ? IS NULL OR a.created_at >= ?))
+           AND (SELECT count(*) FROM alerts a WHERE a.dedupe_key = 'urgent_case:' || c.id) < ?
            ORDER BY c.opened_at, c.id""",
-        [min_level, since],
+        [min_level, since, retry_before, retry_before, max_attempts],
     )
     return [
         UrgentCase(**{**row, "urgency_reasons": list(row["urgency_reasons"] or [])})

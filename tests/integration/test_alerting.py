@@ -247,3 +247,39 @@ def test_a_held_alert_that_cannot_be_sent_is_retried_then_marked_failed(store, e
         statuses.append(alert["status"])
     assert statuses == ["deferred", "deferred", "deferred", "failed"]  # tried at 08:01, :06, :16
     assert alert["error"] == "night: webhook unreachable (ConnectError)"
+
+
+def test_an_urgent_case_alert_that_could_not_be_sent_is_tried_again_later(
+    store, example_settings, receiver
+):
+    """The webhook is down when the case opens: the alert is recorded as failed and tried again
+    five minutes later (not on every cycle), three attempts in all; once it goes out, never again."""
+    url, received = receiver
+    down = "http://127.0.0.1:9/hook"  # nothing listens on the discard port
+    settings = example_settings.model_copy(
+        update={"alerts": example_settings.alerts.model_copy(update={"webhooks": [down]})}
+    )
+    seed_scored(store, native_id="1", text="Orbita: huele a gas en la centralita",
+                urgency_level=3, reasons=("safety: gas leak",))  # fmt: skip
+    triage_pending(store, settings)
+    now = [datetime.now(UTC)]
+    watcher = watcher_for(store, settings, clock=lambda: now[0])
+    assert [a.kind for a in watcher.run_once()] == ["urgent_case"]
+    assert watcher.run_once() == []  # not hammered on the next cycle
+    now[0] += timedelta(minutes=6)
+    assert [a.kind for a in watcher.run_once()] == ["urgent_case"]  # second attempt, still down
+
+    # The endpoint is back: the third attempt goes out, and that is the last.
+    working = settings.model_copy(
+        update={"alerts": settings.alerts.model_copy(update={"webhooks": [url]})}
+    )
+    watcher = watcher_for(store, working, clock=lambda: now[0])
+    now[0] += timedelta(minutes=6)
+    assert [a.kind for a in watcher.run_once()] == ["urgent_case"]
+    now[0] += timedelta(minutes=6)  # (the case's 15-minute first response is now breached)
+    assert "urgent_case" not in [a.kind for a in watcher.run_once()]
+    urgent = [body for body, _ in received if json.loads(body)["kind"] == "urgent_case"]
+    assert len(urgent) == 1
+    with store.read() as cur:
+        stored = rows(cur, "SELECT status FROM alerts WHERE kind = 'urgent_case' ORDER BY id")
+    assert [r["status"] for r in stored] == ["failed", "failed", "sent"]
