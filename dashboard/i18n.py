@@ -323,6 +323,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Se publicará **{visibility}** en **{platform}**, en {where}, para {recipient}:",
         "Will post **{visibility}** on **{platform}**, in {where}, to {recipient}:",
     ),
+    "will_post_public": (
+        "Se publicará **{visibility}** en **{platform}**, en {where}:",
+        "Will post **{visibility}** on **{platform}**, in {where}:",
+    ),
     "visibility_public": ("en público", "publicly"),
     "visibility_private": ("en privado", "privately"),
     "private_channel": ("Canal privado", "Private channel"),

@@ -455,7 +455,7 @@ def _posting(case_id: str, action: str, case: dict[str, Any]) -> None:
         return
     st.markdown(
         tr(
-            "will_post",
+            "will_post" if preview.get("recipient") else "will_post_public",
             visibility=tr(f"visibility_{preview.get('visibility', 'public')}"),
             platform=ui.escape_markdown(str(preview.get("platform"))),
             where=_where(preview, case, channel),
