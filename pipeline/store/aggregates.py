@@ -124,6 +124,13 @@ def overview_rows(
 
 # A cells query and its parameters (see ``_cells``).
 _Source = tuple[str, list[Any]]
+# Mentions per current sentiment, as three columns of a query over hourly cells.
+SENTIMENT_SPLIT = """coalesce(sum(mentions) FILTER (WHERE sentiment = 'negative'), 0)::BIGINT
+                       AS negative,
+                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'neutral'), 0)::BIGINT
+                       AS neutral,
+                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'positive'), 0)::BIGINT
+                       AS positive"""
 
 
 def _cells(f: Filters) -> tuple[str, list[Any]]:
@@ -161,13 +168,7 @@ def _sentiment(cur: Cursor, source: _Source, bucket: Bucket) -> list[dict[str, A
     cells, params = source
     return rows(
         cur,
-        f"""SELECT {_bucket(bucket)} AS bucket,
-                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'negative'), 0)::BIGINT
-                       AS negative,
-                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'neutral'), 0)::BIGINT
-                       AS neutral,
-                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'positive'), 0)::BIGINT
-                       AS positive
+        f"""SELECT {_bucket(bucket)} AS bucket, {SENTIMENT_SPLIT}
             FROM ({cells}) WHERE sentiment <> ''
             GROUP BY ALL ORDER BY bucket""",  # noqa: S608 - fixed fragments, ? params
         params,
@@ -247,12 +248,7 @@ def _brand_buckets(
     return rows(
         cur,
         f"""SELECT {_bucket(bucket)} AS bucket, brand, sum(mentions)::BIGINT AS mentions,
-                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'negative'), 0)::BIGINT
-                       AS negative,
-                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'neutral'), 0)::BIGINT
-                       AS neutral,
-                   coalesce(sum(mentions) FILTER (WHERE sentiment = 'positive'), 0)::BIGINT
-                       AS positive
+                   {SENTIMENT_SPLIT}
             FROM ({cells}) WHERE {extra}
             GROUP BY ALL ORDER BY bucket, brand""",  # noqa: S608 - fixed fragments, ? params
         params,
