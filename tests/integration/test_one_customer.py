@@ -61,6 +61,18 @@ def writes(service: Service, platform: str, sender: str, text: str, at: datetime
     assert service._record_message(message)
 
 
+def linked_on_whatsapp(service: Service, clock: Clock) -> str:
+    """Ana's first complaint, her WhatsApp message about it, the agent linking the number to her,
+    and the case closed; her author key."""
+    first = complaint(service, "c1", "Orbita me ha cobrado dos veces")
+    author = service.cases.detail(first)["case"]["author_key"]
+    writes(service, "whatsapp", WA_ID, f"Hola, Caso {first}", clock.now)
+    customers.decide_link(service.store, author, f"whatsapp:{WA_ID}", decision="linked",
+                          actor="lucia")  # fmt: skip
+    service.cases.act(first, "dismiss", ActionRequest(actor="lucia", reason="solved by phone"))
+    return str(author)
+
+
 def sent(service: Service) -> list[dict[str, object]]:
     with service.store.read() as cur:
         return rows(cur, "SELECT case_id, platform, recipient FROM outbox"
@@ -84,12 +96,7 @@ def test_a_whatsapp_number_that_wrote_about_a_case_is_suggested_as_the_same_cust
 
 
 def test_a_linked_customer_is_written_where_they_can_be_reached_now(service, clock) -> None:
-    first = complaint(service, "c1", "Orbita me ha cobrado dos veces")
-    author = service.cases.detail(first)["case"]["author_key"]
-    writes(service, "whatsapp", WA_ID, f"Hola, Caso {first}", clock.now)
-    customers.decide_link(service.store, author, f"whatsapp:{WA_ID}", decision="linked",
-                          actor="lucia")  # fmt: skip
-    service.cases.act(first, "dismiss", ActionRequest(actor="lucia", reason="solved by phone"))
+    linked_on_whatsapp(service, clock)
 
     # Two hours later the same person complains again on Facebook: WhatsApp is open, so the
     # deflection goes there without asking them to write first.
@@ -107,12 +114,7 @@ def test_a_linked_customer_is_written_where_they_can_be_reached_now(service, clo
 
 
 def test_outside_whatsapps_window_email_is_preferred_then_templates(service, clock) -> None:
-    first = complaint(service, "c1", "Orbita me ha cobrado dos veces")
-    author = service.cases.detail(first)["case"]["author_key"]
-    writes(service, "whatsapp", WA_ID, f"Hola, Caso {first}", clock.now)
-    customers.decide_link(service.store, author, f"whatsapp:{WA_ID}", decision="linked",
-                          actor="lucia")  # fmt: skip
-    service.cases.act(first, "dismiss", ActionRequest(actor="lucia", reason="solved by phone"))
+    author = linked_on_whatsapp(service, clock)
     clock.now += timedelta(hours=30)  # the 24-hour window has closed
     reach = customers.reachable(service.store, author, clock.now)
     assert reach is not None and reach.channel == "whatsapp" and reach.template_only
