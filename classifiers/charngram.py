@@ -74,7 +74,7 @@ def _char_counts(texts: Sequence[str], chars: Any) -> Any:
     return counts
 
 
-def _counts(texts: Sequence[str]) -> Any:
+def counts(texts: Sequence[str]) -> Any:
     """Hashed char (2–5, within word boundaries) plus word (1–2) n-gram counts, one CSR row each."""
     chars, words = _vectorizers()
     texts = list(texts)
@@ -96,8 +96,8 @@ class _Head:
 
     columns: Any  # (k,) int32, sorted hashed column ids
     idf: Any  # (k,) float32
-    coef: Any  # (3, k) float32
-    intercept: Any  # (3,) float32
+    coef: Any  # (outputs, k) float32: 3 sentiments, or one row per risk category
+    intercept: Any  # (outputs,) float32
     _slot: Any = field(default=None, repr=False)  # hashed column -> index in ``columns`` or -1
 
     def prepare(self) -> None:
@@ -125,23 +125,37 @@ class _Head:
         slot = slot[kept]
         x = np.log1p(counts.data[kept]) * self.idf[slot]  # float64, as the sparse path
         norm = np.sqrt(np.bincount(row, weights=x * x, minlength=n))
-        out = np.empty((n, 3), dtype=np.float64)
-        for k in range(3):
+        outputs = self.coef.shape[0]
+        out = np.empty((n, outputs), dtype=np.float64)
+        for k in range(outputs):
             out[:, k] = np.bincount(row, weights=x * self.coef[k, slot], minlength=n)
         scaled = norm > 0
         out[scaled] /= norm[scaled, None]
         return out + self.intercept
 
 
-def _fit_head(counts: Any, labels: Any, c: float) -> _Head:
+def kept_idf(counts: Any) -> tuple[Any, Any]:
+    """The columns seen in ``MIN_DF`` rows or more, and an idf over all 2**20 columns (0 elsewhere)."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
 
     rows = counts.shape[0]
     df = np.bincount(counts.indices, minlength=N_FEATURES)
     columns = np.flatnonzero(df >= MIN_DF).astype(np.int32)
     idf = np.zeros(N_FEATURES, dtype=np.float32)
     idf[columns] = np.log((1 + rows) / (1 + df[columns])) + 1.0
+    return columns, idf
+
+
+def tfidf(counts: Any, idf: Any) -> Any:
+    """Sublinear tf × idf, each row L2-normalised (the features every n-gram head reads)."""
+    return _features(counts, idf)
+
+
+def _fit_head(counts: Any, labels: Any, c: float) -> _Head:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    columns, idf = kept_idf(counts)
     clf = LogisticRegression(C=c, max_iter=2000)
     clf.fit(_features(counts, idf)[:, columns], labels)  # other columns are all zero
     return _Head(
@@ -174,30 +188,35 @@ class CharNgramModel:
         """A model per language with ``MIN_ROWS_PER_LANGUAGE`` rows or more, and a pooled one."""
         import numpy as np
 
-        counts = _counts(texts)
+        matrix = counts(texts)
         y = np.asarray(labels)
-        heads = {POOLED: _fit_head(counts, y, c)}
+        heads = {POOLED: _fit_head(matrix, y, c)}
         codes = np.array([(lang or "") for lang in (langs or [""] * len(texts))])
         for lang in sorted(set(codes.tolist()) - {""}):
             mask = codes == lang
             if mask.sum() >= MIN_ROWS_PER_LANGUAGE and len(set(y[mask].tolist())) == 3:
-                heads[lang] = _fit_head(counts[mask], y[mask], c)
+                heads[lang] = _fit_head(matrix[mask], y[mask], c)
                 logger.info("char n-gram model for %s on %d rows", lang, int(mask.sum()))
         return cls(heads=heads)
 
-    def predict_proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> Any:
-        """Probabilities (n, 3) in ``SENTIMENTS`` order, each text by its language's model."""
+    def predict_proba(
+        self, texts: Sequence[str], langs: Sequence[str] | None = None, *, matrix: Any = None
+    ) -> Any:
+        """Probabilities (n, 3) in ``SENTIMENTS`` order, each text by its language's model.
+
+        ``matrix``: the texts' :func:`counts` where the caller already has them.
+        """
         import numpy as np
 
         if not texts:
             return np.zeros((0, 3), dtype=np.float32)
-        counts = _counts(texts)
+        matrix = counts(texts) if matrix is None else matrix
         langs = list(langs) if langs is not None else [POOLED] * len(texts)
         codes = np.array([lang if lang in self.heads else POOLED for lang in langs])
         logits = np.zeros((len(texts), 3), dtype=np.float64)
         for key in set(codes.tolist()):
             rows = np.flatnonzero(codes == key)
-            logits[rows] = self.heads[key].logits(counts[rows])
+            logits[rows] = self.heads[key].logits(matrix[rows])
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)

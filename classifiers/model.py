@@ -15,16 +15,19 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from classifiers import dispatch, network
 from classifiers.calibration import scale_binary, scale_probs
+from classifiers import charngram
 from classifiers.charngram import CharNgramModel
 from classifiers.complaint_cues import combine, cue_score
 from classifiers.intent import derive_intent
 from classifiers.language import SUPPORTED, UNDETERMINED, detect_many
-from classifiers.urgency import ModelView, assess
+from classifiers.risk import Features, RiskHead, lexicon_matrix
+from classifiers.urgency import ModelView, Signal, assess, signals_in
 from pipeline.errors import ClassifierError
 from pipeline.fold import fold
 from pipeline.records import SENTIMENTS, Prediction, TextItem
@@ -91,6 +94,8 @@ class TransformerClassifier:
         self.max_length = min(settings.max_length, int(self.config.get("max_length", 128)) * 2)
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         self.char_model = CharNgramModel.load(folder)
+        self.risk_head = RiskHead.load(folder)
+        self.risk_lexicons = bool(self.config.get("risk", {}).get("lexicon_evidence", True))
         blend = self.config.get("char_blend", {})
         self.char_weight = float(blend.get("weight_non_english", 0.0))
         self.char_weight_en = float(blend.get("weight_english", 0.0))
@@ -204,24 +209,37 @@ class TransformerClassifier:
         sentiment = np.zeros((n, 3), dtype=np.float32)
         complaint = np.zeros(n, dtype=np.float32)
         severity = np.zeros(n, dtype=np.float32)
+        pooled = np.zeros((n, network.HIDDEN), dtype=np.float32)
         with torch.inference_mode():
             for index, input_ids, attention_mask in batches:
                 out = network.forward(self.net, input_ids, attention_mask)
                 sentiment[index] = torch.softmax(out["sentiment"].float(), -1).numpy()
                 complaint[index] = torch.sigmoid(out["complaint"].float()).numpy()
                 severity[index] = torch.sigmoid(out["severity"].float()).numpy()
-        return {"sentiment": sentiment, "complaint": complaint, "severity": severity}
+                pooled[index] = out["pooled"].float().numpy()
+        return {
+            "sentiment": sentiment,
+            "complaint": complaint,
+            "severity": severity,
+            "pooled": pooled,
+        }
 
     def raw_scores(self, texts: Sequence[str]) -> dict[str, Any]:
-        """Transformer outputs: ``sentiment`` probs (n, 3), ``complaint`` and ``severity`` (n,)."""
+        """Transformer outputs: ``sentiment`` probs (n, 3), ``complaint`` and ``severity`` (n,),
+        and the ``pooled`` text vectors (n, hidden)."""
         return self.encode(self.tokenize(texts), len(texts))
 
     def blend(
         self, raw: dict[str, Any], texts: Sequence[str], langs: Sequence[str]
     ) -> dict[str, Any]:
-        """``raw`` with sentiment blended with the char n-gram model (weights per language)."""
+        """``raw`` with sentiment blended with the char n-gram model (weights per language).
+
+        The texts' n-gram ``counts`` are kept in ``raw`` where the risk head will read them too.
+        """
         import numpy as np
 
+        if self.risk_head is not None:
+            raw["counts"] = charngram.counts(texts)
         if self.char_model is None:
             return raw
         weights = np.array(
@@ -230,8 +248,9 @@ class TransformerClassifier:
         )
         chosen = np.flatnonzero(weights > 0)
         if len(chosen):
+            matrix = raw["counts"][chosen] if "counts" in raw else None
             char = self.char_model.predict_proba(
-                [texts[int(i)] for i in chosen], [langs[int(i)] for i in chosen]
+                [texts[int(i)] for i in chosen], [langs[int(i)] for i in chosen], matrix=matrix
             )
             w = weights[chosen][:, None]
             raw["sentiment"][chosen] = (1 - w) * raw["sentiment"][chosen] + w * char
@@ -272,42 +291,96 @@ class TransformerClassifier:
             langs[i] = lang
         return langs
 
-    def predict(self, items: Sequence[TextItem]) -> list[Prediction]:
-        if not items:
-            return []
+    def analyse(self, items: Sequence[TextItem], *, keep_counts: bool = False) -> Analysis:
+        """Everything but the risk head and urgency: languages, calibrated scores, lexicon hits.
+
+        ``keep_counts``: keep the n-gram counts even without a risk head (to fit or test one).
+        """
         try:
             langs = self.languages(items)
-            raw = self.scores([item.text for item in items], langs)
+            texts = [item.text for item in items]
+            raw = self.raw_scores(texts)
+            if keep_counts:
+                raw["counts"] = charngram.counts(texts)
+            raw = self.calibrate(self.blend(raw, texts, langs), langs)
         except (RuntimeError, ValueError) as exc:
             raise ClassifierError(
                 f"the model {self._version} failed on a batch of {len(items)} texts ({exc})",
                 hint="check model.max_length and model.batch_size, or set model.precision = 'fp32'",
             ) from exc
-        predictions = []
+        folded = [fold(item.text) for item in items]  # once for cues, intent, urgency
+        signals = [signals_in(text) for text in folded]
+        sentiment, views = [], []
         for i, item in enumerate(items):
-            folded = fold(item.text)  # once for the cues, intent and urgency
             probs = {label: float(raw["sentiment"][i][k]) for k, label in enumerate(SENTIMENTS)}
-            sentiment = max(probs, key=probs.__getitem__)
             complaint = float(raw["complaint"][i])
             if langs[i] != "en":  # the head saw English only; explicit cues fill the gap
-                complaint = combine(complaint, cue_score(item.text, langs[i], folded=folded))
-            view = ModelView(
-                complaint=complaint,
-                severity=float(raw["severity"][i]),
-                negative=probs["negative"],
-                threshold=self.complaint_threshold,
+                complaint = combine(complaint, cue_score(item.text, langs[i], folded=folded[i]))
+            sentiment.append(probs)
+            views.append(
+                ModelView(
+                    complaint=complaint,
+                    severity=float(raw["severity"][i]),
+                    negative=probs["negative"],
+                    threshold=self.complaint_threshold,
+                )
             )
+        return Analysis(list(items), langs, raw, folded, signals, sentiment, views)
+
+    def predict(self, items: Sequence[TextItem]) -> list[Prediction]:
+        if not items:
+            return []
+        analysis = self.analyse(items)
+        risks: list[Any] = [None] * len(items)
+        if self.risk_head is not None:
+            risks = self.risk_head.views(self.risk_head.probabilities(analysis.features()))
+        predictions = []
+        for i, item in enumerate(items):
+            probs, view = analysis.sentiment[i], analysis.views[i]
             predictions.append(
                 Prediction(
-                    lang=langs[i] or UNDETERMINED,
-                    sentiment=sentiment,
+                    lang=analysis.langs[i] or UNDETERMINED,
+                    sentiment=max(probs, key=probs.__getitem__),
                     sentiment_scores=probs,
-                    complaint=complaint,
+                    complaint=view.complaint,
                     intent=derive_intent(
-                        item.text, probs, complaint, self.complaint_threshold, folded=folded
+                        item.text,
+                        probs,
+                        view.complaint,
+                        self.complaint_threshold,
+                        folded=analysis.folded[i],
                     ),
-                    urgency=assess(item, view, folded=folded),
+                    urgency=assess(
+                        item,
+                        view,
+                        folded=analysis.folded[i],
+                        signals=analysis.signals[i],
+                        risk=risks[i],
+                        lexicons=self.risk_lexicons or risks[i] is None,
+                    ),
                     model_version=self._version,
                 )
             )
         return predictions
+
+
+@dataclass
+class Analysis:
+    """One batch through the model, up to the risk head: what urgency and the risk head read."""
+
+    items: list[TextItem]
+    langs: list[str]
+    raw: dict[str, Any]  # calibrated scores, ``pooled`` vectors, ``counts`` where kept
+    folded: list[str]
+    signals: list[tuple[list[Signal], bool]]
+    sentiment: list[dict[str, float]]
+    views: list[ModelView]
+
+    def features(self) -> Features:
+        """The risk head's three views: pooled vectors, n-gram counts, lexicon hits."""
+        if "counts" not in self.raw:
+            raise ClassifierError("the batch's n-gram counts were not kept")
+        found = [[signal.reason for signal in hits] for hits, _ in self.signals]
+        return Features(
+            pooled=self.raw["pooled"], counts=self.raw["counts"], lexicon=lexicon_matrix(found)
+        )

@@ -68,9 +68,15 @@ def pooled(net: Any, input_ids: Any, attention_mask: Any) -> Any:
 
 
 def forward(net: Any, input_ids: Any, attention_mask: Any) -> dict[str, Any]:
-    """Logits of every head: ``sentiment`` (n, 3), ``complaint`` (n,), ``severity`` (n,)."""
-    features = net["dropout"](pooled(net, input_ids, attention_mask))
+    """Logits of every head: ``sentiment`` (n, 3), ``complaint`` (n,), ``severity`` (n,).
+
+    ``pooled`` (n, hidden) is the mean-pooled text vector the heads read (before dropout): the
+    risk head and the prototypes of a brand's own categories read it too.
+    """
+    vector = pooled(net, input_ids, attention_mask)
+    features = net["dropout"](vector)
     return {
+        "pooled": vector,
         "sentiment": net["sentiment"](features),
         "complaint": net["complaint"](features).squeeze(-1),
         "severity": net["severity"](features).squeeze(-1),

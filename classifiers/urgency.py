@@ -29,6 +29,15 @@ class ModelView:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskView:
+    """What the risk head (classifiers/risk.py) says about one text."""
+
+    score: float  # on the urgency scale: a found category lands in its level's band
+    found: tuple[tuple[str, float], ...] = ()  # (category key, probability), highest first
+    level: int = 0  # the highest level the found categories set
+
+
+@dataclass(frozen=True, slots=True)
 class Signal:
     reason: str
     weight: float
@@ -504,16 +513,38 @@ def _thousands(value: int) -> str:
     return str(value)
 
 
+def _noisy_or(evidence: list[float]) -> float:
+    remaining = 1.0
+    for weight in evidence:
+        remaining *= 1.0 - max(0.0, min(weight, 0.99))
+    return 1.0 - remaining
+
+
 def level_of(score: float) -> int:
     return sum(score >= cut for cut in LEVEL_CUTS)
 
 
-def assess(item: TextItem, view: ModelView, *, folded: str | None = None) -> Urgency:
-    """Score, level and reasons for one text (``folded``: ``fold(item.text)`` if already made)."""
+def assess(
+    item: TextItem,
+    view: ModelView,
+    *,
+    folded: str | None = None,
+    signals: tuple[list[Signal], bool] | None = None,
+    risk: RiskView | None = None,
+    lexicons: bool = True,
+) -> Urgency:
+    """Score, level and reasons for one text.
+
+    ``folded``: ``fold(item.text)`` and ``signals``: ``signals_in(folded)`` where already made.
+    ``risk``: the risk head's view; its found categories set the level their band says (never
+    lowered by the rest) and lead the reasons as ``risk: <category key>``. ``lexicons=False``
+    leaves the lexicon signals out of the score (where the risk head reads them as features).
+    """
     if folded is None:
         folded = fold(item.text)
-    found, says_repeat = signals_in(folded)
-    evidence: list[float] = []
+    found, says_repeat = signals if signals is not None else signals_in(folded)
+    text: list[float] = []  # evidence read from the text itself
+    context: list[float] = []  # what the text cannot say: earlier contacts, reach, engagement
     reasons: list[str] = []
     negative_context = view.complaint >= view.threshold * 0.6 or view.negative >= 0.4
     # safety-class words are rarely used lightly; only clearly non-negative text discounts them
@@ -521,42 +552,48 @@ def assess(item: TextItem, view: ModelView, *, folded: str | None = None) -> Urg
 
     model_weight = view.complaint * (0.25 + 0.35 * view.severity) + 0.1 * view.negative
     if model_weight > 0:
-        evidence.append(min(model_weight, 0.6))
+        text.append(min(model_weight, 0.6))
     if view.complaint >= view.threshold:
         severity = "severe " if view.severity >= 0.5 else ""
         reasons.append(f"model: {severity}complaint ({view.complaint:.2f})")
 
     critical_hit = False
-    for signal in found:
-        context = critical_context if signal.critical else negative_context
-        evidence.append(signal.weight if context else signal.weight * 0.5)
+    for signal in found if lexicons else ():
+        hit_context = critical_context if signal.critical else negative_context
+        text.append(signal.weight if hit_context else signal.weight * 0.5)
         reasons.append(signal.reason)
-        critical_hit = critical_hit or (signal.critical and context)
+        critical_hit = critical_hit or (signal.critical and hit_context)
 
     repeated = item.prior_contacts
     if repeated > 0:
-        evidence.append(min(0.15 * repeated, 0.45))
+        context.append(min(0.15 * repeated, 0.45))
         reasons.append(f"repeated contact: {repeated} earlier unanswered")
     elif says_repeat:
-        evidence.append(0.25)
+        text.append(0.25)
         reasons.append("repeated contact: says no answer")
 
     if item.author_followers and item.author_followers >= 5000:
         reach = min(0.12 * math.log10(item.author_followers / 1000), 0.45)
-        evidence.append(reach * (1.0 if negative_context else 0.4))
+        context.append(reach * (1.0 if negative_context else 0.4))
         reasons.append(f"reach: {_thousands(item.author_followers)} followers")
 
     engagement = item.likes + 2 * item.shares + item.replies
     if engagement >= 50:
         weight = min(0.1 * math.log10(engagement / 10), 0.35)
-        evidence.append(weight * (1.0 if negative_context else 0.4))
+        context.append(weight * (1.0 if negative_context else 0.4))
         reasons.append(f"engagement: {_thousands(engagement)} interactions")
 
-    remaining = 1.0
-    for weight in evidence:
-        remaining *= 1.0 - max(0.0, min(weight, 0.99))
-    score = 1.0 - remaining
+    if risk is None:
+        score = _noisy_or(text + context)
+    else:
+        # the head read the whole text: the text's own evidence ranks within "not flagged"
+        # and only the head flags; context it could not see raises either
+        read = max(risk.score, min(_noisy_or(text), LEVEL_CUTS[1] * 0.98))
+        score = _noisy_or([read, *context])
+        reasons = [f"risk: {key}" for key, _ in risk.found] + reasons
     level = level_of(score)
     if critical_hit:
         level = max(level, 2)
+    if risk is not None:
+        level = max(level, risk.level)
     return Urgency(score=round(score, 6), level=level, reasons=tuple(reasons))
