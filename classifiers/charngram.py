@@ -135,7 +135,7 @@ class _Head:
 
 
 def kept_idf(counts: Any) -> tuple[Any, Any]:
-    """The columns seen in ``MIN_DF`` rows or more, and an idf over all 2**20 columns (0 elsewhere)."""
+    """The columns seen in ``MIN_DF`` rows or more, and an idf over all columns (0 elsewhere)."""
     import numpy as np
 
     rows = counts.shape[0]

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifiers import dispatch, network
+from classifiers import charngram, dispatch, network
 from classifiers.calibration import scale_binary, scale_probs
-from classifiers import charngram
 from classifiers.charngram import CharNgramModel
 from classifiers.complaint_cues import combine, cue_score
 from classifiers.intent import derive_intent
 from classifiers.language import SUPPORTED, UNDETERMINED, detect_many
-from classifiers.risk import Features, RiskHead, lexicon_matrix
+from classifiers.risk import Features, Prototypes, RiskHead, lexicon_matrix
 from classifiers.urgency import ModelView, Signal, assess, signals_in
 from pipeline.errors import ClassifierError
 from pipeline.fold import fold
@@ -121,6 +120,9 @@ class TransformerClassifier:
         chosen = self._probe_nets.get(decision.precision)
         self.net = chosen if chosen is not None else convert(self.net, decision.precision)
         self._probe_nets.clear()
+        self.prototypes = Prototypes.build(
+            settings.risk_categories, lambda texts: self.raw_scores(texts)["pooled"]
+        )
         self.precision = decision.precision
         self.precision_reason = decision.reason
         self.cpu_flags = decision.cpu_flags
@@ -334,6 +336,8 @@ class TransformerClassifier:
         risks: list[Any] = [None] * len(items)
         if self.risk_head is not None:
             risks = self.risk_head.views(self.risk_head.probabilities(analysis.features()))
+        if self.prototypes is not None:
+            risks = self.prototypes.merge(risks, analysis.raw["pooled"])
         predictions = []
         for i, item in enumerate(items):
             probs, view = analysis.sentiment[i], analysis.views[i]

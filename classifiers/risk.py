@@ -133,7 +133,7 @@ class RiskHead:
         import numpy as np
         from safetensors.numpy import save_file
 
-        arrays = {
+        arrays: dict[str, Any] = {
             "pooled_coef": np.ascontiguousarray(self.pooled_coef, dtype=np.float32),
             "lexicon_coef": np.ascontiguousarray(self.lexicon_coef, dtype=np.float32),
             "ngram.columns": np.ascontiguousarray(self.ngram.columns, dtype=np.int32),
@@ -160,7 +160,7 @@ class RiskHead:
     def load(cls, folder: Path) -> RiskHead | None:
         """The stored head, or ``None`` where the folder has none."""
         import numpy as np
-        from safetensors import safe_open
+        from safetensors import SafetensorError, safe_open
         from safetensors.numpy import load_file
 
         path = folder / FILE
@@ -202,7 +202,7 @@ class RiskHead:
                 found=float(meta["found"]),
                 record=json.loads(meta.get("record", "{}")),
             )
-        except (KeyError, ValueError, OSError) as exc:
+        except (KeyError, ValueError, OSError, SafetensorError) as exc:
             raise ClassifierError(
                 f"cannot read the risk head {path} ({exc})",
                 hint="retrain it with `escucha train-risk`, or remove the file to run without it",
@@ -298,3 +298,62 @@ def fit(
         ngram=head,
         pooled_scale=1.0,
     )
+
+
+@dataclass(frozen=True)
+class Prototypes:
+    """A brand's own categories, recognised by cosine similarity to their examples' vectors."""
+
+    keys: tuple[str, ...]
+    levels: tuple[int, ...]
+    similarity: tuple[float, ...]
+    vectors: Any  # (examples, hidden), unit length
+    owner: Any  # (examples,) index into ``keys``
+
+    @classmethod
+    def build(cls, categories: Sequence[Any], embed: Any) -> Prototypes | None:
+        """From ``[[model.risk_categories]]`` settings; ``embed(texts)`` gives pooled vectors."""
+        import numpy as np
+
+        if not categories:
+            return None
+        clash = [c.key for c in categories if c.key in CATEGORIES]
+        if clash:
+            raise ClassifierError(
+                f"model.risk_categories: {', '.join(clash)} is a built-in category",
+                hint="give your own category another key; the built-in ones are always on",
+            )
+        texts = [example for c in categories for example in c.examples]
+        owner = np.array([i for i, c in enumerate(categories) for _ in c.examples])
+        return cls(
+            keys=tuple(c.key for c in categories),
+            levels=tuple(int(c.level) for c in categories),
+            similarity=tuple(float(c.similarity) for c in categories),
+            vectors=_unit(embed(texts)),
+            owner=owner,
+        )
+
+    def scores(self, pooled: Any) -> Any:
+        """(n, categories): each text's highest cosine similarity to each category's examples."""
+        import numpy as np
+
+        sims = _unit(pooled) @ self.vectors.T
+        out = np.full((sims.shape[0], len(self.keys)), -1.0, dtype=np.float32)
+        for k in range(len(self.keys)):
+            out[:, k] = sims[:, self.owner == k].max(axis=1)
+        return out
+
+    def merge(self, views_in: Sequence[RiskView | None], pooled: Any) -> list[RiskView]:
+        """``views_in`` with the own categories each text reaches added (level and reason)."""
+        scores = self.scores(pooled)
+        out = []
+        for view, row in zip(views_in, scores, strict=True):
+            view = view or RiskView(0.0)
+            found, level, score = list(view.found), view.level, view.score
+            for k, key in enumerate(self.keys):
+                if row[k] >= self.similarity[k]:
+                    found.append((key, round(float(row[k]), 3)))
+                    level = max(level, self.levels[k])
+                    score = max(score, LEVEL_CUTS[self.levels[k] - 1])
+            out.append(RiskView(score=score, found=tuple(found), level=level))
+        return out

@@ -67,7 +67,7 @@ def prepare(classifier: Any, rows: Sequence[RiskRow], *, batch: int = 256) -> Pr
 
 
 def groups_by(rows: Sequence[RiskRow], split: str, folds: int, seed: int = 13) -> list[int]:
-    """Fold number per row: by writer (one fold each) or by sector (sectors dealt into ``folds``)."""
+    """Fold number per row: by writer (one fold each) or by sector (dealt into ``folds``)."""
     if split == "writer":
         writers = sorted({r.writer for r in rows})
         return [writers.index(r.writer) for r in rows]
@@ -236,7 +236,9 @@ def urgency_metrics(
     angry = [i for i, r in enumerate(rows) if r.complaint and r.sentiment == 0]
     out["angry"] = {
         "n": len(angry),
-        "not_urgent_flagged": share([int(levels[i] >= 2) for i in angry if rows[i].urgency_level <= 1]),
+        "not_urgent_flagged": share(
+            [int(levels[i] >= 2) for i in angry if rows[i].urgency_level <= 1]
+        ),
         "urgent_missed": share([int(levels[i] < 2) for i in angry if rows[i].urgency_level >= 2]),
     }
     return out
@@ -280,4 +282,54 @@ def calibration(rows: Sequence[RiskRow], probabilities: Any) -> dict[str, float]
                 conf.append(max(q, 1 - q))
                 correct.append((q >= 0.5) == (key in r.categories))
         out[lang] = ece(conf, correct)
+    return out
+
+
+def heldout_report(classifier: Any, rows: Sequence[RiskRow]) -> dict[str, Any]:
+    """The shipped model (its risk head, thresholds and urgency) on rows it never saw, against
+    the lexicons alone on the same rows."""
+    import numpy as np
+
+    prepared = prepare(classifier, rows)
+    base_levels, base_scores = baseline_levels(prepared)
+    head = classifier.risk_head
+    if head is None:
+        return {"baseline": urgency_metrics(rows, base_levels, base_scores)}
+    probabilities = head.probabilities(prepared.features)
+    index = list(range(len(rows)))
+    levels, scores, views = urgency_levels(
+        prepared, index, probabilities, head.flag, head.critical, lexicons=classifier.risk_lexicons
+    )
+    return {
+        "model": urgency_metrics(rows, levels, scores),
+        "baseline": urgency_metrics(rows, base_levels, base_scores),
+        "categories": category_metrics(rows, views, np.asarray(probabilities)),
+        "ece": calibration(rows, probabilities),
+        "thresholds": {"flag": head.flag, "critical": head.critical},
+    }
+
+
+def cross_validated(
+    classifier: Any,
+    rows: Sequence[RiskRow],
+    *,
+    c: float = 16.0,
+    sector_folds: int = 6,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Nested leave-sector-out and leave-writer-out figures of the risk-head recipe on ``rows``
+    (with the classifier's encoder as it is)."""
+    import functools
+
+    prepared = prepare(classifier, rows)
+    fit = functools.partial(risk.fit, c=c)
+    out: dict[str, Any] = {}
+    for split in ("sector", "writer"):
+        groups = groups_by(rows, split, sector_folds)
+        oof = out_of_fold(prepared, groups, fit, lexicons=False, progress=progress)
+        out[split] = {
+            "urgency": urgency_metrics(rows, oof["levels"], oof["scores"]),
+            "categories": category_metrics(rows, oof["views"], oof["probabilities"]),
+            "flags": oof["flags"],
+        }
     return out

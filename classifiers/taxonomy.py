@@ -188,7 +188,9 @@ def agreement(first: Sequence[RiskRow], second: Sequence[dict[str, Any]]) -> dic
     }
     return {
         "rows": len(pairs),
-        "level_exact": round(sum(x == y for x, y in zip(level_a, level_b)) / len(pairs), 3),
+        "level_exact": round(
+            sum(x == y for x, y in zip(level_a, level_b, strict=True)) / len(pairs), 3
+        ),
         "level_kappa": kappa(level_a, level_b),
         "level_kappa_quadratic": kappa(level_a, level_b, "quadratic"),
         "flag_kappa": kappa([x >= 2 for x in level_a], [y >= 2 for y in level_b]),
@@ -210,10 +212,12 @@ USAGE = (
 
 
 def main(argv: Sequence[str]) -> int:
-    if len(argv) < 2 or argv[0] not in ("check", "agreement") or (
-        argv[0] == "agreement" and len(argv) < 3
+    if (
+        len(argv) < 2
+        or argv[0] not in ("check", "agreement")
+        or (argv[0] == "agreement" and len(argv) < 3)
     ):
-        print(USAGE, file=sys.stderr)
+        sys.stderr.write(USAGE + "\n")
         return 2
     files = argv[1:] if argv[0] == "check" else argv[2:]
     try:
@@ -224,9 +228,9 @@ def main(argv: Sequence[str]) -> int:
             lines = Path(argv[1]).read_text(encoding="utf-8").splitlines()
             result = agreement(rows, [json.loads(line) for line in lines if line.strip()])
     except (InputError, OSError, ValueError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return 1
-    print(json.dumps(result, indent=1, ensure_ascii=False))
+    sys.stdout.write(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     return 0
 
 

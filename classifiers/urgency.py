@@ -538,7 +538,8 @@ def assess(
     ``folded``: ``fold(item.text)`` and ``signals``: ``signals_in(folded)`` where already made.
     ``risk``: the risk head's view; its found categories set the level their band says (never
     lowered by the rest) and lead the reasons as ``risk: <category key>``. ``lexicons=False``
-    leaves the lexicon signals out of the score (where the risk head reads them as features).
+    leaves the lexicon signals out of the score (the risk head reads them as features); they
+    are still named as reasons of a text the head flags.
     """
     if folded is None:
         folded = fold(item.text)
@@ -563,6 +564,8 @@ def assess(
         text.append(signal.weight if hit_context else signal.weight * 0.5)
         reasons.append(signal.reason)
         critical_hit = critical_hit or (signal.critical and hit_context)
+    if not lexicons and risk is not None and risk.level >= 2:
+        reasons.extend(signal.reason for signal in found)  # the words that back the flag
 
     repeated = item.prior_contacts
     if repeated > 0:

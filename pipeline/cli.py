@@ -975,10 +975,13 @@ def _register_model_commands() -> None:
         ("train", "Fine-tune the default model (see docs/models.md)."),
         ("calibrate", "Refit blend weights, temperatures and threshold on your labelled JSONL."),
         ("evaluate", "Score a model on any labelled JSONL."),
+        ("train_risk", "Teach a model the risk taxonomy from the risk set (docs/models.md)."),
+        ("evaluate_risk", "Leave-sector-out and leave-writer-out figures of the risk head."),
     )
     for name, help_text in commands:
         if hasattr(model_cli, name):
-            app.command(name, help=help_text)(_friendly(getattr(model_cli, name)))
+            command = name.replace("_", "-")
+            app.command(command, help=help_text)(_friendly(getattr(model_cli, name)))
 
 
 _register_model_commands()

@@ -75,6 +75,25 @@ class ServiceSettings(_Model):
     _tick = field_validator("tick", "score_budget", "case_max_age", mode="before")(parse_duration)
 
 
+class RiskCategorySettings(_Model):
+    """A brand's own risk category (``[[model.risk_categories]]``): recognised by similarity to
+    its examples, without retraining the model."""
+
+    key: str
+    level: int = Field(2, ge=1, le=3)
+    examples: list[Annotated[str, Field(min_length=3, max_length=1000)]] = Field(
+        min_length=1, max_length=200
+    )
+    similarity: float = Field(0.8, gt=0.0, lt=1.0)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{1,63}", value):
+            raise ValueError("use lower-case letters, digits and '_' (it names the reason)")
+        return value
+
+
 class ModelSettings(_Model):
     name_or_path: str = "escucha-minilm"  # a folder under models/, a path, or a hub id
     batch_size: int = Field(32, ge=1, le=1024)
@@ -82,6 +101,16 @@ class ModelSettings(_Model):
     threads: int | None = Field(None, ge=1)
     precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     allow_hub: bool = False
+    risk_categories: list[RiskCategorySettings] = []
+
+    @field_validator("risk_categories")
+    @classmethod
+    def _unique_keys(cls, value: list[RiskCategorySettings]) -> list[RiskCategorySettings]:
+        keys = [category.key for category in value]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise ValueError(f"risk category keys used twice: {', '.join(twice)}")
+        return value
 
 
 class BrandSettings(_Model):

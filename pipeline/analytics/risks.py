@@ -2,8 +2,8 @@
 
 A category has a stable ``key`` (what the dashboard translates) and an English ``label``. Today
 the keys come from the reasons themselves ("safety: gas leak" -> ``safety_gas_leak``); reasons
-that carry figures are grouped by their prefix ("reach: 120k followers" -> ``reach``). A later risk
-taxonomy adds entries to ``GROUPS`` or maps reasons to its own keys: the answer's shape stays.
+that carry figures are grouped by their prefix ("reach: 120k followers" -> ``reach``); the risk
+head's reasons carry their taxonomy key ("risk: data_breach" -> ``data_breach``).
 """
 
 from __future__ import annotations
@@ -25,11 +25,19 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def category(reason: str) -> tuple[str, str]:
-    """The category ``(key, label)`` of one urgency reason."""
+    """The category ``(key, label)`` of one urgency reason.
+
+    The risk head's reasons name their taxonomy category ("risk: physical_safety" ->
+    ``physical_safety``), a brand's own categories included.
+    """
     text = " ".join(reason.split())
     prefix = fold(text.split(":", 1)[0].strip())
     if ":" in text and prefix in GROUPS:
         return GROUPS[prefix]
+    if ":" in text and prefix == "risk":
+        detail = re.sub(r"\s*\([^)]*\)", "", text.split(":", 1)[1]).strip()
+        key = _SLUG.sub("_", fold(detail)).strip("_") or "other"
+        return key, detail.replace("_", " ")
     label = re.sub(r"\s*\([^)]*\)", "", text).strip() or text
     key = _SLUG.sub("_", fold(label)).strip("_") or "other"
     return key, label
