@@ -38,7 +38,7 @@ def test_the_heldout_writer_is_flagged_as_the_card_says(model: TransformerClassi
     assert shipped["auc_high"] >= 0.92, shipped
     for lang in ("es", "en"):
         assert report["model"][lang]["critical_at_2plus"] >= 0.8, (lang, report["model"][lang])
-    assert shipped["critical_at_2plus"] > lexicons["critical_at_2plus"] + 0.3
+    assert shipped["critical_at_2plus"] > lexicons["critical_at_2plus"] + 0.1
 
 
 def test_danger_without_the_lexicons_words_is_flagged(model: TransformerClassifier) -> None:
