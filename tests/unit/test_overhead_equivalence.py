@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from classifiers import MODELS_DIR, charngram, intent, language, urgency
+from classifiers import MODELS_DIR, charngram, intent, language, risk, urgency
 from classifiers.calibration import scale_binary, scale_probs
 from classifiers.complaint_cues import combine, cue_score
 from classifiers.language import SUPPORTED, UNDETERMINED
@@ -179,6 +179,7 @@ def reference_predict(model: Any, items: Sequence[TextItem]) -> list[Prediction]
     sentiment = np.zeros((n, 3), dtype=np.float32)
     complaint_p = np.zeros(n, dtype=np.float32)
     severity = np.zeros(n, dtype=np.float32)
+    pooled = np.zeros((n, network.HIDDEN), dtype=np.float32)
     order = sorted(range(n), key=lambda i: len(texts[i]))
     with torch.inference_mode():
         for start in range(0, n, model.batch_size):
@@ -194,6 +195,7 @@ def reference_predict(model: Any, items: Sequence[TextItem]) -> list[Prediction]
             sentiment[index] = torch.softmax(out["sentiment"].float(), -1).numpy()
             complaint_p[index] = torch.sigmoid(out["complaint"].float()).numpy()
             severity[index] = torch.sigmoid(out["severity"].float()).numpy()
+            pooled[index] = out["pooled"].float().numpy()
     weights = np.array(
         [model.char_weight_en if lang == "en" else model.char_weight for lang in langs],
         dtype=np.float32,
@@ -216,6 +218,16 @@ def reference_predict(model: Any, items: Sequence[TextItem]) -> list[Prediction]
             mask = codes == lang
             sentiment[mask] = scale_probs(sentiment[mask], t)
     complaint_p = scale_binary(complaint_p, model.complaint_temperature)
+    # the risk head on the plain inputs: each signal's own finditer, the plain n-gram counts
+    found = [[s for s in urgency.SIGNALS if urgency._found(s, fold(t))] for t in texts]
+    risks: list[Any] = [None] * n
+    if model.risk_head is not None:
+        features = risk.Features(
+            pooled=pooled,
+            counts=reference_counts(texts),
+            lexicon=risk.lexicon_matrix([[s.reason for s in hits] for hits in found]),
+        )
+        risks = model.risk_head.views(model.risk_head.probabilities(features))
     predictions = []
     for i, item in enumerate(items):
         probs = {label: float(sentiment[i][k]) for k, label in enumerate(SENTIMENTS)}
@@ -235,7 +247,15 @@ def reference_predict(model: Any, items: Sequence[TextItem]) -> list[Prediction]
                 sentiment_scores=probs,
                 complaint=complaint,
                 intent=reference_intent(item.text, probs, complaint, model.complaint_threshold),
-                urgency=reference_assess(item, view),
+                urgency=reference_assess(item, view)
+                if risks[i] is None
+                else urgency.assess(
+                    item,
+                    view,
+                    signals=(found[i], bool(urgency._REPEAT.search(fold(item.text)))),
+                    risk=risks[i],
+                    lexicons=model.risk_lexicons,
+                ),
                 model_version=model.version,
             )
         )
