@@ -136,17 +136,10 @@ def calibrate(
     """Refit blend weights, temperatures and the complaint threshold on your labelled sample."""
     from rich.console import Console
 
-    from classifiers import MODELS_DIR
     from classifiers.train import retune
     from pipeline.errors import InputError
 
-    folder = Path(model) if Path(model).is_dir() else MODELS_DIR / model
-    if not (folder / "config.json").is_file():
-        raise InputError(
-            f"no model folder at {folder}",
-            path=model,
-            hint="give a folder written by `escucha train` (with config.json)",
-        )
+    folder = model_folder(model)
     if not os.access(folder, os.W_OK) or not os.access(folder / "config.json", os.W_OK):
         raise InputError(
             f"the model folder {folder} is read-only",
@@ -156,6 +149,21 @@ def calibrate(
         )
     tuned = retune(folder, data)
     Console().print_json(json.dumps(tuned))
+
+
+def model_folder(model: str) -> Path:
+    """The folder of a trained model: a path, or a name under models/ (InputError otherwise)."""
+    from classifiers import MODELS_DIR
+    from pipeline.errors import InputError
+
+    folder = Path(model) if Path(model).is_dir() else MODELS_DIR / model
+    if not (folder / "config.json").is_file():
+        raise InputError(
+            f"no model folder at {folder}",
+            path=model,
+            hint="give a folder written by `escucha train` (with config.json)",
+        )
+    return folder
 
 
 def precision_line(classifier: object) -> str:
@@ -241,17 +249,10 @@ def train_risk(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from classifiers import MODELS_DIR
     from classifiers.risktrain import HELDOUT_WRITERS, RiskTuneConfig, risk_files, train_risk
     from pipeline.errors import InputError
 
-    folder = Path(model) if Path(model).is_dir() else MODELS_DIR / model
-    if not (folder / "config.json").is_file():
-        raise InputError(
-            f"no model folder at {folder}",
-            path=model,
-            hint="give a folder written by `escucha train` (with config.json)",
-        )
+    folder = model_folder(model)
     files = risk_files(risk_set)
     if not files:
         raise InputError(

@@ -163,10 +163,13 @@ def out_of_fold(
         train = np.flatnonzero(group_array != fold)
         # thresholds from an inner split of the training part, by the same grouping
         inner_groups = sorted(set(group_array[train].tolist()))
-        inner_of = {g: i % INNER_FOLDS for i, g in enumerate(inner_groups)}
+        if len(inner_groups) < 2:
+            raise ValueError("cross-validation needs rows from at least three groups")
+        inner_folds = min(INNER_FOLDS, len(inner_groups))
+        inner_of = {g: i % inner_folds for i, g in enumerate(inner_groups)}
         inner = np.array([inner_of[int(g)] for g in group_array[train]])
         inner_p = np.zeros((len(train), len(KEYS) + 2), dtype=np.float32)
-        for k in range(INNER_FOLDS):
+        for k in range(inner_folds):
             fit_rows, held = train[inner != k], np.flatnonzero(inner == k)
             head = fit(prepared.features.rows(fit_rows), prepared.targets[fit_rows])
             inner_p[held] = head.probabilities(prepared.features.rows(train[held]))

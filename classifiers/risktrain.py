@@ -21,6 +21,7 @@ from typing import Any
 from classifiers import network
 from classifiers.data import Example
 from classifiers.taxonomy import KEYS, RiskRow
+from classifiers.train import _batches, warmup_then_linear
 
 logger = logging.getLogger(__name__)
 
@@ -137,17 +138,8 @@ def continue_fine_tune(
         (len(risky) + min(config.replay_per_epoch, len(other))) / config.batch_size
     )
     total = int(per_epoch * config.epochs)
-    warmup = max(1, int(total * config.warmup))
     started = time.monotonic()
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        done = (step - warmup) / max(1, total - warmup)
-        if config.time_budget_s:
-            done = max(done, (time.monotonic() - started) / config.time_budget_s)
-        return max(0.0, 1.0 - done)
-
+    schedule = warmup_then_linear(total, config.warmup, config.time_budget_s, started)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     net.train()
     risk_head.train()
@@ -155,15 +147,7 @@ def continue_fine_tune(
     for _ in range(epochs):
         mixed = risky + rng.sample(other, min(config.replay_per_epoch, len(other)))
         rng.shuffle(mixed)
-        chunk = config.batch_size * 50
-        batches: list[list[_Row]] = []
-        for start in range(0, len(mixed), chunk):
-            part = sorted(mixed[start : start + chunk], key=lambda r: len(r.text))
-            batches.extend(
-                part[i : i + config.batch_size] for i in range(0, len(part), config.batch_size)
-            )
-        rng.shuffle(batches)
-        for batch in batches:
+        for batch in _batches(mixed, config.batch_size, rng):
             if step >= total:
                 break
             if config.time_budget_s and time.monotonic() - started > config.time_budget_s:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from classifiers import calibration, network
 from classifiers.charngram import CharNgramModel
@@ -83,15 +83,41 @@ def _mix(
     return mixed
 
 
-def _batches(examples: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
+class _Text(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Text)
+
+
+def _batches(examples: list[T], size: int, rng: random.Random) -> list[list[T]]:
     """Length-bucketed batches: sort chunks of 50 batches by length, then shuffle the batches."""
     chunk = size * 50
-    batches: list[list[Example]] = []
+    batches: list[list[T]] = []
     for start in range(0, len(examples), chunk):
         part = sorted(examples[start : start + chunk], key=lambda e: len(e.text))
         batches.extend(part[i : i + size] for i in range(0, len(part), size))
     rng.shuffle(batches)
     return batches
+
+
+def warmup_then_linear(
+    total: int, warmup_share: float, budget_s: float | None, started: float
+) -> Callable[[int], float]:
+    """The learning-rate factor per step: linear warm-up, then linear decay to 0 by step and,
+    under a time budget, by the clock too (so a budget-cut run still anneals)."""
+    warmup = max(1, int(total * warmup_share))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        done = (step - warmup) / max(1, total - warmup)
+        if budget_s:
+            done = max(done, (time.monotonic() - started) / budget_s)
+        return max(0.0, 1.0 - done)
+
+    return schedule
 
 
 def _loss(outputs: dict[str, Any], batch: list[Example], config: TrainConfig) -> Any:
@@ -148,18 +174,8 @@ def fine_tune(
     total = int(per_epoch * config.epochs)
     if config.max_steps:
         total = min(total, config.max_steps)
-    warmup = max(1, int(total * config.warmup))
-
     started = time.monotonic()
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        done = (step - warmup) / max(1, total - warmup)
-        if config.time_budget_s:  # decay by the clock too, so a budget-cut run still anneals
-            done = max(done, (time.monotonic() - started) / config.time_budget_s)
-        return max(0.0, 1.0 - done)
-
+    schedule = warmup_then_linear(total, config.warmup, config.time_budget_s, started)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     net.train()
     step = 0

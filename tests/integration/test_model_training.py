@@ -94,3 +94,40 @@ def test_model_commands_report_bad_input_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"{broken}:2" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.slow  # about a minute on two cores: a few fine-tuning steps, then the risk head
+def test_train_risk_fine_tunes_fits_the_head_and_keeps_the_heldout_writer_out(
+    tmp_path: Path,
+) -> None:
+    from classifiers.cli import train_risk
+    from classifiers.risk import RiskHead
+
+    risk_set = tmp_path / "riskset"
+    risk_set.mkdir()
+    source = Path(__file__).resolve().parents[2] / "classifiers" / "riskset"
+    for writer in ("w1", "w2", "w3", "w4"):
+        lines = (source / f"{writer}.jsonl").read_text("utf-8").splitlines()
+        (risk_set / f"{writer}.jsonl").write_text("\n".join(lines[::8]) + "\n", "utf-8")
+    out = tmp_path / "risky"
+    app = typer.Typer()
+    app.command("train-risk")(train_risk)
+    app.command("noop")(lambda: None)
+    result = CliRunner().invoke(
+        app,
+        [
+            "train-risk",
+            *("--risk-set", str(risk_set), "--out", str(out), "--epochs", "0.1"),
+            *("--threads", "2", "--version", "r"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    head = RiskHead.load(out)
+    assert head is not None and 0 < head.flag < 1
+    record = json.loads((out / "training.json").read_text("utf-8"))["risk"]
+    assert record["heldout_writers"] == ["w4"]
+    assert record["head"]["writers"] == ["w1", "w2", "w3"]
+    classifier = load_classifier(ModelSettings(name_or_path=str(out)))
+    assert classifier.version.endswith("@r")
+    [prediction] = classifier.predict([TextItem("huele a gas en el portal desde anoche")])
+    assert 0 <= prediction.urgency.level <= 3
