@@ -21,7 +21,7 @@ from typing import Any
 from classifiers import network
 from classifiers.data import Example
 from classifiers.taxonomy import KEYS, RiskRow
-from classifiers.train import _batches, warmup_then_linear
+from classifiers.train import _batches, log_step, optimiser_step, warmup_then_linear
 
 logger = logging.getLogger(__name__)
 
@@ -164,24 +164,12 @@ def continue_fine_tune(
             outputs = network.forward(net, encoded["input_ids"], encoded["attention_mask"])
             risk_logits = risk_head(net["dropout"](outputs["pooled"]))
             loss = _loss(outputs, risk_logits, batch, config)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(encoder_params + head_params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            value = float(loss.detach())
+            value = optimiser_step(loss, encoder_params + head_params, optimizer, scheduler)
             running = 0.98 * running + 0.02 * value if step else value
             step += 1
             if progress:
                 progress(step, total, running)
-            if step % 25 == 0:
-                logger.info(
-                    "step %d/%d loss %.4f (%.1f ex/s)",
-                    step,
-                    total,
-                    running,
-                    step * config.batch_size / (time.monotonic() - started),
-                )
+            log_step(step, total, running, config.batch_size, started)
     net.eval()
     risk_head.eval()
     net["dropout"].p = 0.0

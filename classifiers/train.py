@@ -120,6 +120,29 @@ def warmup_then_linear(
     return schedule
 
 
+def optimiser_step(loss: Any, params: list[Any], optimizer: Any, scheduler: Any) -> float:
+    """Back-propagate ``loss``, clip the gradients to norm 1, step; the loss as a float."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.detach())
+
+
+def log_step(step: int, total: int, loss: float, batch_size: int, started: float) -> None:
+    if step % 50 == 0:
+        logger.info(
+            "step %d/%d loss %.4f (%.1f ex/s)",
+            step,
+            total,
+            loss,
+            step * batch_size / (time.monotonic() - started),
+        )
+
+
 def _loss(outputs: dict[str, Any], batch: list[Example], config: TrainConfig) -> Any:
     import torch
     import torch.nn.functional as F
@@ -197,24 +220,12 @@ def fine_tune(
             )
             outputs = network.forward(net, encoded["input_ids"], encoded["attention_mask"])
             loss = _loss(outputs, batch, config)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(encoder_params + head_params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            value = float(loss.detach())
+            value = optimiser_step(loss, encoder_params + head_params, optimizer, scheduler)
             running = 0.98 * running + 0.02 * value if step else value
             step += 1
             if progress:
                 progress(step, total, running)
-            if step % 50 == 0:
-                logger.info(
-                    "step %d/%d loss %.4f (%.1f ex/s)",
-                    step,
-                    total,
-                    running,
-                    step * config.batch_size / (time.monotonic() - started),
-                )
+            log_step(step, total, running, config.batch_size, started)
     net.eval()
     return net
 
